@@ -1,0 +1,13 @@
+/* gst-zerocopy core library (libzc): everything in one include. */
+#ifndef ZC_ZC_H
+#define ZC_ZC_H
+
+#include <zc/error.h>
+#include <zc/guard.h>
+#include <zc/heartbeat.h>
+#include <zc/layout.h>
+#include <zc/pool.h>
+#include <zc/region.h>
+#include <zc/segment.h>
+
+#endif /* ZC_ZC_H */
