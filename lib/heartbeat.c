@@ -308,6 +308,9 @@ zc_process_start_time (pid_t pid, uint64_t * start_time)
   return read_proc_stat (pid, &state, start_time);
 }
 
+static zc_peer_status_t check_identity (const struct zc_heartbeat_slot *s,
+    uint64_t stale_ns);
+
 /* The status of @slot; *active tells whether it was ACTIVE, the only
  * state whose DEAD or STALE means anything to a reclaimer. */
 static zc_peer_status_t
@@ -315,11 +318,7 @@ check_slot (const zc_heartbeat_t * hb, unsigned slot, uint64_t stale_ns,
     bool *active)
 {
   const struct zc_heartbeat_slot *s = &hb->slots[slot];
-  uint64_t start_time, now_start, last_beat, now;
-  pid_t pid;
-  char proc_state = '?';
   uint32_t state;
-  int ret;
 
   *active = false;
   /* Acquire: pairs with the claim CAS and with the FREE store. */
@@ -331,6 +330,18 @@ check_slot (const zc_heartbeat_t * hb, unsigned slot, uint64_t stale_ns,
   if (state != ZC_SLOT_ACTIVE)
     return ZC_PEER_DEAD;        /* garbage: nobody can own it */
   *active = true;
+  return check_identity (s, stale_ns);
+}
+
+/* Whether the process recorded in @s is alive, dead or stale, whatever
+ * the slot's state. */
+static zc_peer_status_t
+check_identity (const struct zc_heartbeat_slot *s, uint64_t stale_ns)
+{
+  uint64_t start_time, now_start, last_beat, now;
+  pid_t pid;
+  char proc_state = '?';
+  int ret;
 
   if (!read_identity (s, &pid, &start_time, &last_beat))
     return ZC_PEER_ALIVE;
@@ -402,6 +413,29 @@ zc_heartbeat_begin_reclaim (zc_heartbeat_t * hb, unsigned slot)
           memory_order_relaxed))
     return ZC_ESTATE;
   return 0;
+}
+
+int
+zc_heartbeat_confirm_reclaim (zc_heartbeat_t * hb, unsigned slot,
+    uint64_t stale_ns)
+{
+  zc_peer_status_t status;
+  uint32_t expected = ZC_SLOT_RECLAIMING;
+
+  if (hb == NULL || hb->slots == NULL || slot >= hb->n_slots)
+    return -EINVAL;
+  /* Between the scan that found this slot dead and the winning CAS, its
+   * reclaim may have finished elsewhere and a live process taken the slot.
+   * RECLAIMING freezes the identity (allocate needs FREE, release needs
+   * ACTIVE), so one more look tells for sure. */
+  status = check_identity (&hb->slots[slot], stale_ns);
+  if (status == ZC_PEER_DEAD || status == ZC_PEER_STALE)
+    return 0;
+  /* Alive: give the slot back.  Release: pairs with the acquire of the
+   * next reclaimer's CAS, as the owner's own stores would. */
+  atomic_compare_exchange_strong_explicit (&hb->slots[slot].state, &expected,
+      ZC_SLOT_ACTIVE, memory_order_release, memory_order_relaxed);
+  return ZC_ESTATE;
 }
 
 void

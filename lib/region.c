@@ -277,7 +277,8 @@ zc_region_reclaim (zc_region_t * region, uint64_t stale_ns,
       continue;
     /* Only the winner of ACTIVE -> RECLAIMING drops the references, so
      * each is dropped once even when several processes scan at once. */
-    if (zc_heartbeat_begin_reclaim (&region->hb, slot) != 0)
+    if (zc_heartbeat_begin_reclaim (&region->hb, slot) != 0
+        || zc_heartbeat_confirm_reclaim (&region->hb, slot, stale_ns) != 0)
       continue;
     zc_pool_reclaim_participant (&region->pool, slot);
     zc_heartbeat_finish_reclaim (&region->hb, slot);

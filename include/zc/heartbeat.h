@@ -163,11 +163,30 @@ uint64_t zc_heartbeat_find_dead (const zc_heartbeat_t * hb, uint64_t stale_ns);
  * @hb: heartbeat block
  * @slot: a dead or stale slot
  *
- * Returns: 0 if this caller won the slot (now RECLAIMING) and must drop its
- * references, then call zc_heartbeat_finish_reclaim(); ZC_ESTATE if it is
+ * Returns: 0 if this caller won the slot (now RECLAIMING) and must confirm
+ * (zc_heartbeat_confirm_reclaim), drop its references, then call
+ * zc_heartbeat_finish_reclaim(); ZC_ESTATE if it is
  * not ACTIVE (another process is on it, or it is free).
  */
 int zc_heartbeat_begin_reclaim (zc_heartbeat_t * hb, unsigned slot);
+
+/**
+ * zc_heartbeat_confirm_reclaim:
+ * @hb: heartbeat block
+ * @slot: a slot this caller won with zc_heartbeat_begin_reclaim()
+ * @stale_ns: as zc_heartbeat_check()
+ *
+ * Looks once more at the slot's occupant, now frozen by RECLAIMING: the
+ * slot may have been freed and taken by a live process between the scan
+ * that found it dead and the winning CAS.  Call it before dropping any
+ * reference.
+ *
+ * Returns: 0 if the occupant is dead or stale (go on reclaiming);
+ * ZC_ESTATE if it is alive, in which case the slot is ACTIVE again and
+ * must be left alone.
+ */
+int zc_heartbeat_confirm_reclaim (zc_heartbeat_t * hb, unsigned slot,
+    uint64_t stale_ns);
 
 /**
  * zc_heartbeat_finish_reclaim:

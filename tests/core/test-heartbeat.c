@@ -390,6 +390,32 @@ test_finish_reclaim_frees_the_slot_for_reuse (void)
   free (mem);
 }
 
+/* A scan found the slot dead, but before the reclaimer's CAS the slot was
+ * freed and taken by a live process: confirm hands it back untouched. */
+static void
+test_confirm_reclaim_gives_a_live_occupant_its_slot_back (void)
+{
+  void *mem;
+  zc_heartbeat_t hb = hb_new (2, &mem);
+  unsigned live, dead;
+
+  ZC_CHECK_OK (zc_heartbeat_allocate (&hb, &live));
+  ZC_CHECK_OK (zc_heartbeat_begin_reclaim (&hb, live));
+  ZC_CHECK_EQ (zc_heartbeat_confirm_reclaim (&hb, live, 0), ZC_ESTATE);
+  ZC_CHECK_EQ (zc_heartbeat_check (&hb, live, 0), ZC_PEER_ALIVE);
+  ZC_CHECK_OK (zc_heartbeat_release (&hb, live));
+
+  /* A truly dead occupant (pid reused: start time off) is confirmed. */
+  ZC_CHECK_OK (zc_heartbeat_allocate (&hb, &dead));
+  atomic_fetch_add (&hb.slots[dead].start_time, 1);
+  ZC_CHECK_OK (zc_heartbeat_begin_reclaim (&hb, dead));
+  ZC_CHECK_OK (zc_heartbeat_confirm_reclaim (&hb, dead, 0));
+  ZC_CHECK_EQ (zc_heartbeat_check (&hb, dead, 0), ZC_PEER_RECLAIMING);
+  zc_heartbeat_finish_reclaim (&hb, dead);
+  ZC_CHECK_EQ (zc_heartbeat_check (&hb, dead, 0), ZC_PEER_FREE);
+  free (mem);
+}
+
 static void
 test_process_start_time_of_self_and_of_no_process (void)
 {
@@ -523,6 +549,7 @@ main (int argc, char **argv)
     ZC_TEST (test_slot_without_recent_beat_is_stale_until_touched),
     ZC_TEST (test_find_dead_returns_exactly_dead_and_stale_slots),
     ZC_TEST (test_begin_reclaim_has_a_single_winner_among_threads),
+    ZC_TEST (test_confirm_reclaim_gives_a_live_occupant_its_slot_back),
     ZC_TEST (test_finish_reclaim_frees_the_slot_for_reuse),
     ZC_TEST (test_process_start_time_of_self_and_of_no_process),
     ZC_TEST (test_process_start_time_parses_a_name_with_parentheses),
