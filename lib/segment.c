@@ -315,24 +315,29 @@ zc_segment_data_writable (const zc_segment_t * seg)
   return seg ? seg->data_writable : false;
 }
 
-int
-zc_segment_reader_fds (const zc_segment_t * seg, int *meta_fd, int *data_fd)
+/* New descriptors of both files for a peer: the data one either shared
+ * read-write (a dup) or reopened read-only. */
+static int
+peer_fds (const zc_segment_t * seg, bool data_readonly, int *meta_fd,
+    int *data_fd)
 {
   char path[64];
   int m, d = -1, err;
-
-  if (seg == NULL || meta_fd == NULL || data_fd == NULL)
-    return -EINVAL;
 
   m = fcntl (seg->meta_fd, F_DUPFD_CLOEXEC, 0);
   if (m < 0)
     return -errno;
   if (seg->data_fd >= 0) {
-    /* A dup would share our O_RDWR open file description; a reopen gets a
-     * read-only one of the same memory, and mmap(PROT_WRITE, MAP_SHARED)
-     * of it fails with EACCES in the reader, whatever the reader does. */
-    snprintf (path, sizeof (path), "/proc/self/fd/%d", seg->data_fd);
-    d = open (path, O_RDONLY | O_CLOEXEC);
+    if (data_readonly) {
+      /* A dup would share our O_RDWR open file description; a reopen gets
+       * a read-only one of the same memory, and mmap(PROT_WRITE,
+       * MAP_SHARED) of it fails with EACCES in the reader, whatever the
+       * reader does. */
+      snprintf (path, sizeof (path), "/proc/self/fd/%d", seg->data_fd);
+      d = open (path, O_RDONLY | O_CLOEXEC);
+    } else {
+      d = fcntl (seg->data_fd, F_DUPFD_CLOEXEC, 0);
+    }
     if (d < 0) {
       err = -errno;
       close (m);
@@ -345,29 +350,21 @@ zc_segment_reader_fds (const zc_segment_t * seg, int *meta_fd, int *data_fd)
 }
 
 int
+zc_segment_reader_fds (const zc_segment_t * seg, int *meta_fd, int *data_fd)
+{
+  if (seg == NULL || meta_fd == NULL || data_fd == NULL)
+    return -EINVAL;
+  return peer_fds (seg, true, meta_fd, data_fd);
+}
+
+int
 zc_segment_writer_fds (const zc_segment_t * seg, int *meta_fd, int *data_fd)
 {
-  int m, d = -1, err;
-
   if (seg == NULL || meta_fd == NULL || data_fd == NULL)
     return -EINVAL;
   if (!seg->data_writable)
     return ZC_EREADONLY;
-
-  m = fcntl (seg->meta_fd, F_DUPFD_CLOEXEC, 0);
-  if (m < 0)
-    return -errno;
-  if (seg->data_fd >= 0) {
-    d = fcntl (seg->data_fd, F_DUPFD_CLOEXEC, 0);
-    if (d < 0) {
-      err = -errno;
-      close (m);
-      return err;
-    }
-  }
-  *meta_fd = m;
-  *data_fd = d;
-  return 0;
+  return peer_fds (seg, false, meta_fd, data_fd);
 }
 
 int

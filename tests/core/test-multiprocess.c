@@ -49,25 +49,34 @@ make_region (uint64_t block_size)
   return region;
 }
 
-/* Starts a reader process in @mode with @arg and hands it the segment. */
-static reader
-spawn_reader (zc_region_t * region, const char *mode, uint64_t arg)
+/* Executes this binary again as "ROLE SOCKFD [MODE ARG]", connected to us
+ * by a socket it inherits.  Returns its pid; *sock is our end. */
+static pid_t
+spawn_peer (const char *role, const char *mode, uint64_t arg, int *sock)
 {
   int sv[2];
   ZC_CHECK_OK (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  reader r = {.sock = sv[0] };
-  r.pid = fork ();
-  ZC_CHECK (r.pid >= 0);
-  if (r.pid == 0) {
+  pid_t pid = fork ();
+  ZC_CHECK (pid >= 0);
+  if (pid == 0) {
     char fd[16], a[32];
     fcntl (sv[1], F_SETFD, 0);
     snprintf (fd, sizeof (fd), "%d", sv[1]);
     snprintf (a, sizeof (a), "%llu", (unsigned long long) arg);
-    execl (zc_test_self (), zc_test_self (), "--reader", fd, mode, a,
-        (char *) NULL);
+    execl (zc_test_self (), zc_test_self (), role, fd, mode, a, (char *) NULL);
     _exit (127);
   }
   close (sv[1]);
+  *sock = sv[0];
+  return pid;
+}
+
+/* Starts a reader process in @mode with @arg and hands it the segment. */
+static reader
+spawn_reader (zc_region_t * region, const char *mode, uint64_t arg)
+{
+  reader r;
+  r.pid = spawn_peer ("--reader", mode, arg, &r.sock);
 
   int meta_fd, data_fd;
   ZC_CHECK_OK (zc_segment_reader_fds (zc_region_segment (region), &meta_fd,
@@ -223,20 +232,10 @@ static void
 test_nothing_left_in_dev_shm_when_the_creator_is_killed (void)
 {
   int shm = dev_shm_entries ();
-  int sv[2];
-  ZC_CHECK_OK (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  pid_t pid = fork ();
-  ZC_CHECK (pid >= 0);
-  if (pid == 0) {
-    char fd[16];
-    fcntl (sv[1], F_SETFD, 0);
-    snprintf (fd, sizeof (fd), "%d", sv[1]);
-    execl (zc_test_self (), zc_test_self (), "--creator", fd, (char *) NULL);
-    _exit (127);
-  }
-  close (sv[1]);
+  int sock;
+  pid_t pid = spawn_peer ("--creator", "-", 0, &sock);
   int meta_fd, data_fd;
-  ZC_CHECK_OK (zc_segment_recv_fds (sv[0], 30000, &meta_fd, &data_fd));
+  ZC_CHECK_OK (zc_segment_recv_fds (sock, 30000, &meta_fd, &data_fd));
   kill (pid, SIGKILL);
   ZC_CHECK (zc_test_wait (pid, 30) != -1);
 
@@ -250,7 +249,7 @@ test_nothing_left_in_dev_shm_when_the_creator_is_killed (void)
   zc_region_close (region);
   close (meta_fd);
   close (data_fd);
-  close (sv[0]);
+  close (sock);
   ZC_CHECK_EQ (dev_shm_entries (), shm);
 }
 
@@ -336,7 +335,7 @@ main (int argc, char **argv)
 {
   if (argc == 5 && strcmp (argv[1], "--reader") == 0)
     return reader_main (atoi (argv[2]), argv[3], strtoull (argv[4], NULL, 10));
-  if (argc == 3 && strcmp (argv[1], "--creator") == 0)
+  if (argc == 5 && strcmp (argv[1], "--creator") == 0)
     return creator_main (atoi (argv[2]));
 
   static const zc_test_case tests[] = {
