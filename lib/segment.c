@@ -8,8 +8,8 @@
  *
  * Life of a segment:
  *
- *   creator   zc_segment_create(): memfd_create, ftruncate, seal against
- *             resizing, map both files read-write.
+ *   creator   zc_segment_create(): memfd_create, ftruncate, preallocate
+ *             (fallocate), seal against resizing, map both read-write.
  *   handoff   zc_segment_reader_fds() (data reopened read-only) or
  *             zc_segment_writer_fds(), then zc_segment_send_fds() over a
  *             Unix socket; the peer calls zc_segment_recv_fds().
@@ -93,6 +93,11 @@ make_memfd (const char *debug_name, const char *suffix, uint64_t size)
   if (fd < 0)
     return -errno;
   if (ftruncate (fd, (off_t) size) < 0)
+    goto failed;
+  /* Preallocate every page now: a full tmpfs or memory cgroup fails here,
+   * with an error, instead of as SIGBUS at some later frame's first write,
+   * and no frame pays for a page allocation on the hot path. */
+  if (fallocate (fd, 0, 0, (off_t) size) < 0)
     goto failed;
   if (fcntl (fd, F_ADD_SEALS, ZC_SEALS_CREATED) < 0)
     goto failed;

@@ -168,6 +168,25 @@ test_create_maps_both_files_with_their_sizes (void)
 }
 
 static void
+test_create_preallocates_both_files (void)
+{
+  zc_segment_t *seg;
+  int meta_fd, data_fd;
+  struct stat st;
+
+  ZC_CHECK_OK (zc_segment_create ("prealloc", 64 * 1024, 1024 * 1024, &seg));
+  ZC_CHECK_OK (zc_segment_writer_fds (seg, &meta_fd, &data_fd));
+  /* Allocated blocks, not just a size: every page exists before use. */
+  ZC_CHECK_OK (fstat (meta_fd, &st));
+  ZC_CHECK ((uint64_t) st.st_blocks * 512 >= 64 * 1024);
+  ZC_CHECK_OK (fstat (data_fd, &st));
+  ZC_CHECK ((uint64_t) st.st_blocks * 512 >= 1024 * 1024);
+  close (meta_fd);
+  close (data_fd);
+  zc_segment_close (seg);
+}
+
+static void
 test_segment_without_data_has_no_data_file (void)
 {
   zc_segment_t *seg;
@@ -617,6 +636,7 @@ test_bad_arguments_are_invalid (void)
 
 static const zc_test_case tests[] = {
   ZC_TEST (test_create_maps_both_files_with_their_sizes),
+  ZC_TEST (test_create_preallocates_both_files),
   ZC_TEST (test_segment_without_data_has_no_data_file),
   ZC_TEST (test_zero_meta_size_is_invalid),
   ZC_TEST (test_segment_above_one_gib_is_too_big),
