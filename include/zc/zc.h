@@ -2,6 +2,7 @@
 #ifndef ZC_ZC_H
 #define ZC_ZC_H
 
+#include <zc/channel.h>
 #include <zc/error.h>
 #include <zc/guard.h>
 #include <zc/heartbeat.h>

@@ -1,0 +1,75 @@
+/* gst-zerocopy core library: channels, found by name.
+ *
+ * A channel is one producer and up to N consumers, found by a name of 1 to
+ * 255 characters from [A-Za-z0-9_-].  Its control socket lives in a
+ * per-user directory: $XDG_RUNTIME_DIR/zerocopy/, or /tmp/zerocopy-UID/
+ * when XDG_RUNTIME_DIR is unset, or at an explicit path the user gives.
+ *
+ * A Unix socket path holds at most 107 bytes, fewer than the longest name:
+ * a name that does not fit is stored as "h-" and a 128-bit hash of it.
+ * The handshake carries the full name, so a collision is refused rather
+ * than misrouted.
+ *
+ * This file holds the naming part; the producer and consumer endpoints
+ * (handshake, descriptor queues, policies) build on it.
+ */
+#ifndef ZC_CHANNEL_H
+#define ZC_CHANNEL_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest channel name. */
+#define ZC_CHANNEL_NAME_MAX 255u
+/** Longest socket path, without the NUL (sizeof sun_path - 1). */
+#define ZC_SOCKET_PATH_MAX 107u
+
+/**
+ * zc_channel_name_validate:
+ * @name: a channel name from the user (untrusted)
+ *
+ * Returns: 0 if @name is 1 to ZC_CHANNEL_NAME_MAX characters of
+ * [A-Za-z0-9_-], -EINVAL otherwise (NULL included).
+ */
+int zc_channel_name_validate (const char *name);
+
+/**
+ * zc_channel_socket_dir:
+ * @dir: (out): buffer for the directory path
+ * @size: its size
+ *
+ * Finds, and creates if needed (mode 0700), the per-user socket
+ * directory: $XDG_RUNTIME_DIR/zerocopy when XDG_RUNTIME_DIR is an
+ * absolute path, else /tmp/zerocopy-UID.  An existing directory is used
+ * only if it is a real directory (not a symlink) owned by this user with no
+ * access for group or others: /tmp is shared, and another user could have
+ * made it first.
+ *
+ * Returns: 0, -ENAMETOOLONG if @size is too small, -EPERM for a directory
+ * that fails the ownership or mode check, or the negative errno of a
+ * failing mkdir/lstat.
+ */
+int zc_channel_socket_dir (char *dir, size_t size);
+
+/**
+ * zc_channel_socket_path:
+ * @name: a channel name
+ * @path: (out): buffer of at least ZC_SOCKET_PATH_MAX + 1 bytes
+ * @size: its size
+ *
+ * The control socket path of channel @name in zc_channel_socket_dir():
+ * DIR/NAME.sock when it fits in a socket address, else DIR/h-HASH.sock.
+ *
+ * Returns: 0, -EINVAL for a bad name, -ENAMETOOLONG when even the hashed
+ * form does not fit (a very long directory), or a zc_channel_socket_dir()
+ * error.
+ */
+int zc_channel_socket_path (const char *name, char *path, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZC_CHANNEL_H */

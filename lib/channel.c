@@ -1,0 +1,109 @@
+/* gst-zerocopy core library: channel names and where their sockets live.
+ *
+ * Names come from users (element properties, command lines) and are
+ * hostile until validated: a '/' or '..' in a name would otherwise reach
+ * outside the socket directory.  The directory itself may be made by
+ * someone else first when it falls back to the shared /tmp, so it is used
+ * only when it is ours alone.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zc/channel.h>
+
+int
+zc_channel_name_validate (const char *name)
+{
+  size_t n;
+
+  if (name == NULL)
+    return -EINVAL;
+  for (n = 0; name[n] != '\0'; n++) {
+    char c = name[n];
+
+    if (n >= ZC_CHANNEL_NAME_MAX)
+      return -EINVAL;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return -EINVAL;
+  }
+  return n == 0 ? -EINVAL : 0;
+}
+
+/* Creates @dir 0700 if missing; accepts it only if it is ours alone. */
+static int
+ensure_private_dir (const char *dir)
+{
+  struct stat st;
+
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return -errno;
+  /* lstat: a symlink planted in /tmp must not lead us elsewhere. */
+  if (lstat (dir, &st) < 0)
+    return -errno;
+  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid ()
+      || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    return -EPERM;
+  return 0;
+}
+
+int
+zc_channel_socket_dir (char *dir, size_t size)
+{
+  const char *xdg = getenv ("XDG_RUNTIME_DIR");
+  int n;
+
+  if (dir == NULL || size == 0)
+    return -EINVAL;
+  if (xdg != NULL && xdg[0] == '/') {
+    /* The runtime dir is the user's own (0700, made by the login
+     * manager); our subdirectory is checked all the same. */
+    n = snprintf (dir, size, "%s/zerocopy", xdg);
+  } else {
+    n = snprintf (dir, size, "/tmp/zerocopy-%u", (unsigned) geteuid ());
+  }
+  if (n < 0 || (size_t) n >= size)
+    return -ENAMETOOLONG;
+  return ensure_private_dir (dir);
+}
+
+/* FNV-1a, 64 bits, from @seed: two of them name a long channel.  Not a
+ * defence against a chosen collision: the handshake compares full names. */
+static uint64_t
+fnv1a64 (const char *s, uint64_t seed)
+{
+  uint64_t h = seed;
+
+  for (; *s != '\0'; s++) {
+    h ^= (uint8_t) * s;
+    h *= UINT64_C (0x100000001b3);
+  }
+  return h;
+}
+
+int
+zc_channel_socket_path (const char *name, char *path, size_t size)
+{
+  char dir[ZC_SOCKET_PATH_MAX + 1];
+  int n, r;
+
+  if (zc_channel_name_validate (name) < 0 || path == NULL)
+    return -EINVAL;
+  r = zc_channel_socket_dir (dir, sizeof (dir));
+  if (r < 0)
+    return r;
+  n = snprintf (path, size, "%s/%s.sock", dir, name);
+  if (n >= 0 && (size_t) n < size && (size_t) n <= ZC_SOCKET_PATH_MAX)
+    return 0;
+  n = snprintf (path, size, "%s/h-%016llx%016llx.sock", dir,
+      (unsigned long long) fnv1a64 (name, UINT64_C (0xcbf29ce484222325)),
+      (unsigned long long) fnv1a64 (name, UINT64_C (0x84222325cbf29ce4)));
+  if (n < 0 || (size_t) n >= size || (size_t) n > ZC_SOCKET_PATH_MAX)
+    return -ENAMETOOLONG;
+  return 0;
+}
