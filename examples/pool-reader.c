@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,23 +20,16 @@
 #include "frame-pattern.h"
 #include "pool-demo.h"
 
+/* The writer may not be there yet: retry for 10 s. */
 static int
 connect_to (const char *path)
 {
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (strlen (path) >= sizeof (addr.sun_path))
-    return -ENAMETOOLONG;
-  strcpy (addr.sun_path, path);
-  /* The writer may not be there yet: retry for 10 s. */
   for (int tries = 0; tries < 1000; tries++) {
-    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-      return -errno;
-    if (connect (fd, (struct sockaddr *) &addr, sizeof (addr)) == 0)
+    int fd, r = zc_channel_connect (path, &fd);
+    if (r == 0)
       return fd;
-    close (fd);
-    if (errno != ENOENT && errno != ECONNREFUSED)
-      return -errno;
+    if (r != -ENOENT && r != -ECONNREFUSED)
+      return r;
     struct timespec nap = { 0, 10 * 1000 * 1000 };
     nanosleep (&nap, NULL);
   }

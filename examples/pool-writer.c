@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <zc/zc.h>
@@ -27,38 +26,6 @@
 #include "pool-demo.h"
 
 #define MAX_READERS 16
-
-static int
-listen_on (const char *path)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (strlen (path) >= sizeof (addr.sun_path)) {
-    fprintf (stderr, "pool-writer: socket path too long (max %zu bytes)\n",
-        sizeof (addr.sun_path) - 1);
-    return -1;
-  }
-  strcpy (addr.sun_path, path);
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
-  /* A socket file left by a crashed writer refuses connections: replace
-   * it.  One that accepts belongs to a live writer: leave it alone. */
-  int probe = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (probe >= 0) {
-    if (connect (probe, (struct sockaddr *) &addr, sizeof (addr)) < 0
-        && errno == ECONNREFUSED)
-      unlink (path);
-    close (probe);
-  }
-  if (bind (fd, (struct sockaddr *) &addr, sizeof (addr)) < 0
-      || listen (fd, MAX_READERS) < 0) {
-    fprintf (stderr, "pool-writer: cannot listen on %s: %s\n", path,
-        strerror (errno));
-    close (fd);
-    return -1;
-  }
-  return fd;
-}
 
 /* Accepts one reader: sends it the segment, learns its slot. */
 static int
@@ -139,8 +106,13 @@ main (int argc, char **argv)
     return 1;
   }
 
-  int lfd = listen_on (path);
-  if (lfd < 0) {
+  /* A socket file left by a crashed writer is replaced; a live one's is
+   * not. */
+  int lfd;
+  r = zc_channel_listen (path, &lfd);
+  if (r < 0) {
+    fprintf (stderr, "pool-writer: cannot listen on %s: %s\n", path,
+        zc_strerror (r));
     zc_region_close (region);
     return 1;
   }

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <zc/channel.h>
@@ -106,4 +108,93 @@ zc_channel_socket_path (const char *name, char *path, size_t size)
   if (n < 0 || (size_t) n >= size || (size_t) n > ZC_SOCKET_PATH_MAX)
     return -ENAMETOOLONG;
   return 0;
+}
+
+static int
+socket_address (const char *path, struct sockaddr_un *addr)
+{
+  if (path == NULL || path[0] == '\0')
+    return -EINVAL;
+  if (strlen (path) > ZC_SOCKET_PATH_MAX)
+    return -ENAMETOOLONG;
+  memset (addr, 0, sizeof (*addr));
+  addr->sun_family = AF_UNIX;
+  strcpy (addr->sun_path, path);
+  return 0;
+}
+
+int
+zc_channel_connect (const char *path, int *fd)
+{
+  struct sockaddr_un addr;
+  int s, r;
+
+  if (fd == NULL)
+    return -EINVAL;
+  r = socket_address (path, &addr);
+  if (r < 0)
+    return r;
+  s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return -errno;
+  if (connect (s, (struct sockaddr *) &addr, sizeof (addr)) < 0) {
+    r = -errno;
+    close (s);
+    return r;
+  }
+  *fd = s;
+  return 0;
+}
+
+int
+zc_channel_listen (const char *path, int *fd)
+{
+  struct sockaddr_un addr;
+  struct stat st;
+  int s, r, probe;
+
+  if (fd == NULL)
+    return -EINVAL;
+  r = socket_address (path, &addr);
+  if (r < 0)
+    return r;
+  s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return -errno;
+  if (bind (s, (struct sockaddr *) &addr, sizeof (addr)) < 0) {
+    if (errno != EADDRINUSE)
+      goto failed;
+    /* Someone's file: a live producer answers, a dead one's refuses.
+     * Two producers racing for a stale name may both get here; both
+     * unlink, one bind wins and the other reports EADDRINUSE. */
+    r = zc_channel_connect (path, &probe);
+    if (r == 0) {
+      close (probe);
+      close (s);
+      return -EADDRINUSE;
+    }
+    if (r != -ECONNREFUSED) {
+      close (s);
+      return r;
+    }
+    /* connect() also refuses a plain file: never unlink what is not a
+     * socket, it is not ours. */
+    if (lstat (path, &st) == 0 && !S_ISSOCK (st.st_mode)) {
+      close (s);
+      return -EADDRINUSE;
+    }
+    if (unlink (path) < 0 && errno != ENOENT)
+      goto failed;
+    if (bind (s, (struct sockaddr *) &addr, sizeof (addr)) < 0)
+      goto failed;
+  }
+  if (listen (s, 64) < 0)
+    goto failed;
+  *fd = s;
+  return 0;
+
+failed:
+  r = -errno;
+  close (s);
+  return r;
 }

@@ -69,6 +69,32 @@ int zc_channel_socket_dir (char *dir, size_t size);
  */
 int zc_channel_socket_path (const char *name, char *path, size_t size);
 
+/**
+ * zc_channel_listen:
+ * @path: socket path (from zc_channel_socket_path() or the user)
+ * @fd: (out): a listening SOCK_SEQPACKET socket, close-on-exec
+ *
+ * Binds the control socket of a producer.  A socket file left by a
+ * crashed producer refuses connections (ECONNREFUSED): it is replaced
+ * under the same name, so a restart never needs cleaning up by hand.  A
+ * file that accepts belongs to a live producer and is left alone.
+ *
+ * Returns: 0, -EADDRINUSE when a live producer owns @path,
+ * -ENAMETOOLONG for a path longer than ZC_SOCKET_PATH_MAX, or a negative
+ * errno.
+ */
+int zc_channel_listen (const char *path, int *fd);
+
+/**
+ * zc_channel_connect:
+ * @path: socket path
+ * @fd: (out): a connected SOCK_SEQPACKET socket, close-on-exec
+ *
+ * Returns: 0, -ENOENT or -ECONNREFUSED when no producer is there (yet),
+ * -ENAMETOOLONG, or a negative errno.
+ */
+int zc_channel_connect (const char *path, int *fd);
+
 #ifdef __cplusplus
 }
 #endif

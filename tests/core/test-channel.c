@@ -1,5 +1,7 @@
 /* Tests of channel naming: which names are valid, where sockets live. */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <zc/channel.h>
@@ -169,9 +171,121 @@ test_small_buffers_are_refused (void)
   remove_runtime_dir (rt);
 }
 
+/* Starts this binary again as a producer listening on @path; returns once
+ * it listens. */
+static pid_t
+spawn_listener (const char *path)
+{
+  int p[2];
+  char c;
+  ZC_CHECK_OK (pipe2 (p, O_CLOEXEC));
+  pid_t pid = fork ();
+  ZC_CHECK (pid >= 0);
+  if (pid == 0) {
+    char fd[16];
+    fcntl (p[1], F_SETFD, 0);
+    snprintf (fd, sizeof (fd), "%d", p[1]);
+    execl (zc_test_self (), zc_test_self (), "--listen", path, fd,
+        (char *) NULL);
+    _exit (127);
+  }
+  close (p[1]);
+  ZC_CHECK_EQ (read (p[0], &c, 1), 1);
+  close (p[0]);
+  return pid;
+}
+
+static int
+listener_main (const char *path, int ready_fd)
+{
+  int fd;
+  ZC_CHECK_OK (zc_channel_listen (path, &fd));
+  ZC_CHECK_EQ (write (ready_fd, "l", 1), 1);
+  for (;;)
+    pause ();
+}
+
+static void
+test_stale_socket_of_a_killed_producer_is_replaced (void)
+{
+  const char *rt = private_runtime_dir ();
+  char path[ZC_SOCKET_PATH_MAX + 1];
+  struct stat st;
+  int fd, client;
+
+  ZC_CHECK_OK (zc_channel_socket_path ("cam0", path, sizeof (path)));
+  pid_t pid = spawn_listener (path);
+  kill (pid, SIGKILL);
+  ZC_CHECK (zc_test_wait (pid, 30) != -1);
+  /* What shmsink leaves behind too: a file nobody answers on. */
+  ZC_CHECK_OK (lstat (path, &st));
+  ZC_CHECK_EQ (zc_channel_connect (path, &client), -ECONNREFUSED);
+
+  ZC_CHECK_OK (zc_channel_listen (path, &fd));
+  ZC_CHECK_OK (zc_channel_connect (path, &client));
+  close (client);
+  close (fd);
+  unlink (path);
+  remove_runtime_dir (rt);
+}
+
+static void
+test_live_producer_keeps_its_socket (void)
+{
+  const char *rt = private_runtime_dir ();
+  char path[ZC_SOCKET_PATH_MAX + 1];
+  int fd, client;
+
+  ZC_CHECK_OK (zc_channel_socket_path ("cam0", path, sizeof (path)));
+  pid_t pid = spawn_listener (path);
+  ZC_CHECK_EQ (zc_channel_listen (path, &fd), -EADDRINUSE);
+  ZC_CHECK_OK (zc_channel_connect (path, &client));
+  close (client);
+  kill (pid, SIGKILL);
+  ZC_CHECK (zc_test_wait (pid, 30) != -1);
+  unlink (path);
+  remove_runtime_dir (rt);
+}
+
+static void
+test_a_file_that_is_not_a_socket_is_left_alone (void)
+{
+  const char *rt = private_runtime_dir ();
+  char path[ZC_SOCKET_PATH_MAX + 1];
+  struct stat st;
+  int fd;
+
+  ZC_CHECK_OK (zc_channel_socket_path ("cam0", path, sizeof (path)));
+  int f = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  ZC_CHECK (f >= 0);
+  close (f);
+  ZC_CHECK_EQ (zc_channel_listen (path, &fd), -EADDRINUSE);
+  ZC_CHECK_OK (lstat (path, &st));
+  ZC_CHECK (S_ISREG (st.st_mode));
+  unlink (path);
+  remove_runtime_dir (rt);
+}
+
+static void
+test_connect_without_producer_and_overlong_paths_fail_clearly (void)
+{
+  char longpath[200];
+  int fd;
+  memset (longpath, 'a', sizeof (longpath) - 1);
+  longpath[0] = '/';
+  longpath[sizeof (longpath) - 1] = '\0';
+  ZC_CHECK_EQ (zc_channel_connect ("/nonexistent/zc/cam0.sock", &fd), -ENOENT);
+  ZC_CHECK_EQ (zc_channel_connect (longpath, &fd), -ENAMETOOLONG);
+  ZC_CHECK_EQ (zc_channel_listen (longpath, &fd), -ENAMETOOLONG);
+  ZC_CHECK_EQ (zc_channel_listen ("", &fd), -EINVAL);
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc == 4 && strcmp (argv[1], "--listen") == 0)
+    return listener_main (argv[2], atoi (argv[3]));
+
   static const zc_test_case tests[] = {
     ZC_TEST (test_names_of_allowed_characters_are_valid),
     ZC_TEST (test_names_with_other_characters_are_refused),
@@ -183,6 +297,10 @@ main (int argc, char **argv)
     ZC_TEST (test_socket_dir_that_is_a_symlink_is_refused),
     ZC_TEST (test_socket_dir_owned_by_another_user_is_refused),
     ZC_TEST (test_small_buffers_are_refused),
+    ZC_TEST (test_stale_socket_of_a_killed_producer_is_replaced),
+    ZC_TEST (test_live_producer_keeps_its_socket),
+    ZC_TEST (test_a_file_that_is_not_a_socket_is_left_alone),
+    ZC_TEST (test_connect_without_producer_and_overlong_paths_fail_clearly),
   };
   return zc_test_main (argc, argv, tests, ZC_N_TESTS (tests));
 }
