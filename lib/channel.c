@@ -110,17 +110,19 @@ zc_channel_socket_path (const char *name, char *path, size_t size)
   return 0;
 }
 
+/* A new SOCK_SEQPACKET socket and the address of @path, checked. */
 static int
-socket_address (const char *path, struct sockaddr_un *addr)
+control_socket (const char *path, struct sockaddr_un *addr, int *fd)
 {
-  if (path == NULL || path[0] == '\0')
+  if (path == NULL || path[0] == '\0' || fd == NULL)
     return -EINVAL;
   if (strlen (path) > ZC_SOCKET_PATH_MAX)
     return -ENAMETOOLONG;
   memset (addr, 0, sizeof (*addr));
   addr->sun_family = AF_UNIX;
   strcpy (addr->sun_path, path);
-  return 0;
+  *fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  return *fd < 0 ? -errno : 0;
 }
 
 int
@@ -129,14 +131,9 @@ zc_channel_connect (const char *path, int *fd)
   struct sockaddr_un addr;
   int s, r;
 
-  if (fd == NULL)
-    return -EINVAL;
-  r = socket_address (path, &addr);
+  r = control_socket (path, &addr, &s);
   if (r < 0)
     return r;
-  s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return -errno;
   if (connect (s, (struct sockaddr *) &addr, sizeof (addr)) < 0) {
     r = -errno;
     close (s);
@@ -153,14 +150,9 @@ zc_channel_listen (const char *path, int *fd)
   struct stat st;
   int s, r, probe;
 
-  if (fd == NULL)
-    return -EINVAL;
-  r = socket_address (path, &addr);
+  r = control_socket (path, &addr, &s);
   if (r < 0)
     return r;
-  s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return -errno;
   if (bind (s, (struct sockaddr *) &addr, sizeof (addr)) < 0) {
     if (errno != EADDRINUSE)
       goto failed;
