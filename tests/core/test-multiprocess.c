@@ -71,6 +71,15 @@ spawn_peer (const char *role, const char *mode, uint64_t arg, int *sock)
   return pid;
 }
 
+/* A region of 4 KiB blocks and the writer's (our) participant slot. */
+static zc_region_t *
+make_writer (unsigned *slot)
+{
+  zc_region_t *region = make_region (4096);
+  ZC_CHECK_OK (zc_heartbeat_allocate (zc_region_heartbeat (region), slot));
+  return region;
+}
+
 /* Starts a reader process in @mode with @arg and hands it the segment. */
 static reader
 spawn_reader (zc_region_t * region, const char *mode, uint64_t arg)
@@ -138,6 +147,16 @@ wait_for_byte (int sock)
   ZC_CHECK_EQ (recv (sock, &c, 1, 0), 1);
 }
 
+/* Publishes every block of the pool to holding reader @r and returns once
+ * it says it holds them all. */
+static void
+give_every_block (zc_pool_t * pool, unsigned slot, reader * r)
+{
+  for (uint64_t n = 0; n < N_BLOCKS; n++)
+    publish_frame (pool, slot, n, r, 1, 4096);
+  wait_for_byte (r->sock);
+}
+
 static void
 test_writer_and_four_readers_exchange_100000_verified_blocks (void)
 {
@@ -170,15 +189,12 @@ static void
 test_reader_killed_holding_blocks_is_reclaimed_and_writer_goes_on (void)
 {
   int shm = dev_shm_entries ();
-  zc_region_t *region = make_region (4096);
-  zc_pool_t *pool = zc_region_pool (region);
   unsigned slot;
-  ZC_CHECK_OK (zc_heartbeat_allocate (zc_region_heartbeat (region), &slot));
+  zc_region_t *region = make_writer (&slot);
+  zc_pool_t *pool = zc_region_pool (region);
 
   reader holder = spawn_reader (region, "hold", N_BLOCKS);
-  for (uint64_t n = 0; n < N_BLOCKS; n++)
-    publish_frame (pool, slot, n, &holder, 1, 4096);
-  wait_for_byte (holder.sock);  /* it holds all of them now */
+  give_every_block (pool, slot, &holder);
   zc_pool_stats_t st;
   zc_pool_get_stats (pool, &st);
   ZC_CHECK_EQ (st.n_free, 0);
@@ -194,6 +210,7 @@ test_reader_killed_holding_blocks_is_reclaimed_and_writer_goes_on (void)
 
   /* The writer goes on with a new reader, in the slot the dead one had. */
   reader next = spawn_reader (region, "verify", 1000);
+  ZC_CHECK_EQ (next.slot, holder.slot);
   for (uint64_t n = 0; n < 1000; n++)
     publish_frame (pool, slot, n, &next, 1, 4096);
   end_stream (&next);
@@ -207,17 +224,14 @@ test_reader_killed_holding_blocks_is_reclaimed_and_writer_goes_on (void)
 static void
 test_writer_blocked_on_full_pool_wakes_when_reader_releases (void)
 {
-  zc_region_t *region = make_region (4096);
-  zc_pool_t *pool = zc_region_pool (region);
   unsigned slot;
-  ZC_CHECK_OK (zc_heartbeat_allocate (zc_region_heartbeat (region), &slot));
+  zc_region_t *region = make_writer (&slot);
+  zc_pool_t *pool = zc_region_pool (region);
 
   /* This reader holds every block, waits until it sees the writer asleep
    * on the pool's futex, then releases one. */
   reader r = spawn_reader (region, "hold-then-release", N_BLOCKS);
-  for (uint64_t n = 0; n < N_BLOCKS; n++)
-    publish_frame (pool, slot, n, &r, 1, 4096);
-  wait_for_byte (r.sock);
+  give_every_block (pool, slot, &r);
 
   zc_guard_t guard = ZC_GUARD_INIT;
   ZC_CHECK_EQ (zc_guard_acquire (pool, slot, 0, &guard), -EAGAIN);
@@ -257,10 +271,9 @@ test_nothing_left_in_dev_shm_when_the_creator_is_killed (void)
 static int
 creator_main (int sock)
 {
-  zc_region_t *region = make_region (4096);
   unsigned slot;
+  zc_region_t *region = make_writer (&slot);
   zc_guard_t guard = ZC_GUARD_INIT;
-  ZC_CHECK_OK (zc_heartbeat_allocate (zc_region_heartbeat (region), &slot));
   ZC_CHECK_OK (zc_guard_acquire (zc_region_pool (region), slot, 0, &guard));
   int meta_fd, data_fd;
   ZC_CHECK_OK (zc_segment_writer_fds (zc_region_segment (region), &meta_fd,
