@@ -11,12 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <zc/channel.h>
+
+#include "endpoint.h"
 
 int
 zc_channel_name_validate (const char *name)
@@ -144,7 +148,45 @@ zc_channel_connect (const char *path, int *fd)
 }
 
 int
-zc_channel_listen (const char *path, int *fd)
+zc_endpoint_lock_dir (const char *dir)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    return -errno;
+  while (flock (fd, LOCK_EX) < 0) {
+    if (errno != EINTR) {
+      int r = -errno;
+      close (fd);
+      return r;
+    }
+  }
+  return fd;
+}
+
+int
+zc_endpoint_parent_dir (const char *path, char *dir, size_t size)
+{
+  const char *slash = strrchr (path, '/');
+  size_t n;
+
+  if (slash == NULL) {
+    if (size < 2)
+      return -ENAMETOOLONG;
+    strcpy (dir, ".");
+    return 0;
+  }
+  n = slash == path ? 1 : (size_t) (slash - path);
+  if (n >= size)
+    return -ENAMETOOLONG;
+  memcpy (dir, path, n);
+  dir[n] = '\0';
+  return 0;
+}
+
+/* Binds and listens; replaces a dead producer's socket file. */
+static int
+listen_locked (const char *path, int *fd)
 {
   struct sockaddr_un addr;
   struct stat st;
@@ -157,8 +199,9 @@ zc_channel_listen (const char *path, int *fd)
     if (errno != EADDRINUSE)
       goto failed;
     /* Someone's file: a live producer answers, a dead one's refuses.
-     * Two producers racing for a stale name may both get here; both
-     * unlink, one bind wins and the other reports EADDRINUSE. */
+     * The directory lock makes probe, unlink, bind and listen one step
+     * for every other producer and janitor: between a rival's bind and
+     * listen the probe would be refused too. */
     r = zc_channel_connect (path, &probe);
     if (r == 0) {
       close (probe);
@@ -188,5 +231,26 @@ zc_channel_listen (const char *path, int *fd)
 failed:
   r = -errno;
   close (s);
+  return r;
+}
+
+int
+zc_channel_listen (const char *path, int *fd)
+{
+  char dir[ZC_SOCKET_PATH_MAX + 1];
+  int lock, r;
+
+  if (path == NULL || fd == NULL)
+    return -EINVAL;
+  if (strlen (path) > ZC_SOCKET_PATH_MAX)
+    return -ENAMETOOLONG;
+  r = zc_endpoint_parent_dir (path, dir, sizeof (dir));
+  if (r < 0)
+    return r;
+  lock = zc_endpoint_lock_dir (dir);
+  if (lock < 0)
+    return lock;
+  r = listen_locked (path, fd);
+  close (lock);                 /* drops the flock */
   return r;
 }

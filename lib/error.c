@@ -22,6 +22,9 @@ static const char *const zc_error_strings[] = {
   "block or slot is not in the state this operation needs",
   "segment file is not sealed against resizing",
   "unknown or unexpected component kind",
+  "evicted by the producer: this consumer stalled past the heartbeat timeout",
+  "the producer refused this consumer",
+  "the socket belongs to a channel of another name",
 };
 
 _Static_assert (sizeof (zc_error_strings) / sizeof (zc_error_strings[0]) ==

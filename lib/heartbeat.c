@@ -114,6 +114,29 @@ zc_heartbeat_attach (zc_heartbeat_t * hb, void *mem, uint64_t size)
   return 0;
 }
 
+/* Claims slot @i for @pid if it is free.  acq_rel: acquire pairs with the
+ * release store of FREE by the last releaser or reclaimer (its clearing
+ * happens before our writes); release pairs with the acquire load of the
+ * state in check(). */
+static bool
+claim_slot (zc_heartbeat_t * hb, unsigned i, pid_t pid, uint64_t start_time)
+{
+  struct zc_heartbeat_slot *s = &hb->slots[i];
+  uint32_t expected = ZC_SLOT_FREE;
+
+  if (!atomic_compare_exchange_strong_explicit (&s->state, &expected,
+          ZC_SLOT_ACTIVE, memory_order_acq_rel, memory_order_relaxed))
+    return false;
+
+  atomic_store_explicit (&s->start_time, start_time, memory_order_relaxed);
+  atomic_store_explicit (&s->last_beat_ns, zc_now_ns (), memory_order_relaxed);
+  atomic_store_explicit (&s->pid, pid, memory_order_relaxed);
+  /* Publishes the three stores above: pairs with the acquire load of the
+   * generation in read_identity(). */
+  atomic_fetch_add_explicit (&s->generation, 1, memory_order_release);
+  return true;
+}
+
 int
 zc_heartbeat_allocate (zc_heartbeat_t * hb, unsigned *slot)
 {
@@ -132,28 +155,41 @@ zc_heartbeat_allocate (zc_heartbeat_t * hb, unsigned *slot)
     return ret;
 
   for (unsigned i = 0; i < hb->n_slots; i++) {
-    struct zc_heartbeat_slot *s = &hb->slots[i];
-    uint32_t expected = ZC_SLOT_FREE;
-
-    /* acq_rel: acquire pairs with the release store of FREE by the last
-     * releaser or reclaimer (its clearing happens before our writes);
-     * release pairs with the acquire load of the state in check(). */
-    if (!atomic_compare_exchange_strong_explicit (&s->state, &expected,
-            ZC_SLOT_ACTIVE, memory_order_acq_rel, memory_order_relaxed))
-      continue;
-
-    atomic_store_explicit (&s->start_time, start_time, memory_order_relaxed);
-    atomic_store_explicit (&s->last_beat_ns, zc_now_ns (),
-        memory_order_relaxed);
-    atomic_store_explicit (&s->pid, pid, memory_order_relaxed);
-    /* Publishes the three stores above: pairs with the acquire load of
-     * the generation in read_identity(). */
-    atomic_fetch_add_explicit (&s->generation, 1, memory_order_release);
-
-    *slot = i;
-    return 0;
+    if (claim_slot (hb, i, pid, start_time)) {
+      *slot = i;
+      return 0;
+    }
   }
   return -ENOSPC;
+}
+
+int
+zc_heartbeat_assign (zc_heartbeat_t * hb, unsigned slot, pid_t pid,
+    uint32_t * generation)
+{
+  uint64_t start_time;
+  int ret;
+
+  if (hb == NULL || hb->slots == NULL || slot >= hb->n_slots || pid <= 0)
+    return -EINVAL;
+  ret = zc_process_start_time (pid, &start_time);
+  if (ret < 0)
+    return ret;
+  if (!claim_slot (hb, slot, pid, start_time))
+    return ZC_ESTATE;
+  if (generation)
+    *generation = atomic_load_explicit (&hb->slots[slot].generation,
+        memory_order_relaxed);
+  return 0;
+}
+
+uint32_t
+zc_heartbeat_generation (const zc_heartbeat_t * hb, unsigned slot)
+{
+  if (hb == NULL || hb->slots == NULL || slot >= hb->n_slots)
+    return 0;
+  return atomic_load_explicit (&hb->slots[slot].generation,
+      memory_order_acquire);
 }
 
 void

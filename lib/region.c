@@ -5,6 +5,7 @@
  *
  *   component 0   heartbeat block (heartbeat.c): participant slots
  *   component 1   pool (pool.c): block control lines in meta, blocks in data
+ *   component 2   descriptor queues (queue.c): one per participant slot
  *
  * Creation runs the three phases of layout.h: reserve (size the components,
  * create the sealed files), header (region header and component table),
@@ -37,6 +38,7 @@ enum
 {
   REGION_HEARTBEAT = 0,
   REGION_POOL = 1,
+  REGION_QUEUES = 2,
   REGION_N_COMPONENTS
 };
 
@@ -45,6 +47,7 @@ struct zc_region
   zc_segment_t *seg;
   zc_heartbeat_t hb;
   zc_pool_t pool;
+  zc_queues_t queues;
   bool creator;
 };
 
@@ -60,7 +63,7 @@ zc_region_create (const char *debug_name, const zc_region_config_t * config,
 {
   struct zc_component_spec specs[REGION_N_COMPONENTS];
   struct zc_layout_plan plan;
-  const struct zc_component_entry *hb_e, *pool_e;
+  const struct zc_component_entry *hb_e, *pool_e, *q_e;
   struct zc_region_header *hdr;
   zc_region_t *region = NULL;
   uint64_t pool_meta, pool_data, start_time;
@@ -82,6 +85,9 @@ zc_region_create (const char *debug_name, const zc_region_config_t * config,
   specs[REGION_POOL].kind = ZC_COMPONENT_POOL;
   specs[REGION_POOL].meta_size = pool_meta;
   specs[REGION_POOL].data_size = pool_data;
+  specs[REGION_QUEUES].kind = ZC_COMPONENT_QUEUES;
+  specs[REGION_QUEUES].meta_size = zc_queues_footprint (config->n_slots);
+  specs[REGION_QUEUES].data_size = 0;
   ret = zc_layout_plan_components (specs, REGION_N_COMPONENTS, &plan);
   if (ret < 0)
     return ret;
@@ -124,6 +130,13 @@ zc_region_create (const char *debug_name, const zc_region_config_t * config,
     goto failed;
   zc_layout_mark_constructed (meta, REGION_POOL);
 
+  q_e = &plan.components[REGION_QUEUES];
+  ret = zc_queues_construct (&region->queues, meta + q_e->meta_offset,
+      q_e->meta_size, config->n_slots);
+  if (ret < 0)
+    goto failed;
+  zc_layout_mark_constructed (meta, REGION_QUEUES);
+
   zc_layout_mark_constructed (meta, -1);
   *out = region;
   return 0;
@@ -164,7 +177,7 @@ find_component (const zc_segment_t * seg, uint32_t kind,
 int
 zc_region_open (int meta_fd, int data_fd, zc_region_t ** out)
 {
-  struct zc_component_entry hb_e, pool_e;
+  struct zc_component_entry hb_e, pool_e, q_e;
   zc_region_t *region;
   uint8_t *meta, *data;
   int ret;
@@ -192,6 +205,9 @@ zc_region_open (int meta_fd, int data_fd, zc_region_t ** out)
   ret = find_component (region->seg, ZC_COMPONENT_POOL, &pool_e);
   if (ret < 0)
     goto failed;
+  ret = find_component (region->seg, ZC_COMPONENT_QUEUES, &q_e);
+  if (ret < 0)
+    goto failed;
 
   ret = zc_heartbeat_attach (&region->hb, meta + hb_e.meta_offset,
       hb_e.meta_size);
@@ -202,6 +218,10 @@ zc_region_open (int meta_fd, int data_fd, zc_region_t ** out)
   ret = zc_pool_attach (&region->pool, meta + pool_e.meta_offset,
       pool_e.meta_size, data ? data + pool_e.data_offset : NULL,
       data ? pool_e.data_size : 0, zc_segment_data_writable (region->seg));
+  if (ret < 0)
+    goto failed;
+  ret = zc_queues_attach (&region->queues, meta + q_e.meta_offset,
+      q_e.meta_size);
   if (ret < 0)
     goto failed;
 
@@ -229,6 +249,7 @@ zc_region_close (zc_region_t * region)
      * the segment, so taking one down is clearing its bit; peers that
      * opened earlier keep a valid mapping. */
     zc_layout_mark_destructed (meta, -1);
+    zc_layout_mark_destructed (meta, REGION_QUEUES);
     zc_layout_mark_destructed (meta, REGION_POOL);
     zc_layout_mark_destructed (meta, REGION_HEARTBEAT);
   }
@@ -252,6 +273,12 @@ zc_heartbeat_t *
 zc_region_heartbeat (zc_region_t * region)
 {
   return region ? &region->hb : NULL;
+}
+
+zc_queues_t *
+zc_region_queues (zc_region_t * region)
+{
+  return region ? &region->queues : NULL;
 }
 
 bool

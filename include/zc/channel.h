@@ -17,6 +17,12 @@
 #define ZC_CHANNEL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <zc/guard.h>
+#include <zc/pool.h>
+#include <zc/queue.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +32,61 @@ extern "C" {
 #define ZC_CHANNEL_NAME_MAX 255u
 /** Longest socket path, without the NUL (sizeof sun_path - 1). */
 #define ZC_SOCKET_PATH_MAX 107u
+/** Most consumers of one channel (participant slots minus the producer). */
+#define ZC_CHANNEL_MAX_CONSUMERS 63u
+
+/** What the producer does about a consumer at its limit. */
+typedef enum zc_policy
+{
+  /** Lossless: the producer waits until the slowest consumer has room. */
+  ZC_POLICY_BLOCK = 0,
+  /** Writer first: a consumer at its limit misses the frame (counted). */
+  ZC_POLICY_DROP = 1,
+} zc_policy_t;
+
+/** Who besides the producer's own user may attach (bit mask). */
+#define ZC_PERMIT_GROUP  (1u << 0)  /**< processes of the producer's group */
+#define ZC_PERMIT_OTHERS (1u << 1)  /**< any user */
+
+/**
+ * zc_frame_t:
+ * One block as an endpoint holds it.  A producer fills @data (up to
+ * @capacity) and the descriptor's size, timestamps and meta; the library
+ * fills block, generation and sequence.  A consumer gets @data mapped
+ * read-only (a write faults) and the descriptor as the producer sent it,
+ * validated.
+ */
+typedef struct zc_frame
+{
+  struct zc_desc desc;
+  void *data;
+  uint64_t capacity;
+  /* private */
+  void *priv;                   /* the generation the block belongs to */
+  zc_guard_t guard;             /* our reference on the block */
+} zc_frame_t;
+
+/** One consumer as any participant sees it in shared memory. */
+typedef struct zc_consumer_stats
+{
+  uint32_t slot;
+  int32_t pid;
+  uint64_t frames;              /**< frames queued to it */
+  uint64_t drops;               /**< frames it missed (drop policy) */
+  uint64_t revoked;             /**< queued frames taken back unread */
+  uint32_t held;                /**< blocks it holds now */
+  uint32_t queued;              /**< frames waiting in its queue */
+  uint64_t heartbeat_age_ns;    /**< time since it last showed life */
+} zc_consumer_stats_t;
+
+/** A channel's counters, read from shared memory. */
+typedef struct zc_channel_stats
+{
+  uint32_t generation;          /**< current pool generation */
+  uint32_t n_consumers;
+  zc_pool_stats_t pool;         /**< occupancy of the current pool */
+  zc_consumer_stats_t consumers[ZC_CHANNEL_MAX_CONSUMERS];
+} zc_channel_stats_t;
 
 /**
  * zc_channel_name_validate:

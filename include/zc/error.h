@@ -30,7 +30,10 @@ enum zc_error
   ZC_ESTATE = -(ZC_ERROR_BASE + 10),    /**< block or slot not in the state the call needs */
   ZC_ESEALS = -(ZC_ERROR_BASE + 11),    /**< segment file is not sealed against resizing */
   ZC_EKIND = -(ZC_ERROR_BASE + 12),     /**< component of an unknown or unexpected kind */
-  ZC_ERROR_LAST = -(ZC_ERROR_BASE + 13) /**< not part of ABI */
+  ZC_EEVICTED = -(ZC_ERROR_BASE + 13),  /**< the producer evicted this consumer (stalled too long) */
+  ZC_EREFUSED = -(ZC_ERROR_BASE + 14),  /**< the producer refused the handshake (reason in the log) */
+  ZC_ENAMEMISMATCH = -(ZC_ERROR_BASE + 15),     /**< socket belongs to a channel of another name */
+  ZC_ERROR_LAST = -(ZC_ERROR_BASE + 16) /**< not part of ABI */
 };
 
 /**

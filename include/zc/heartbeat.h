@@ -121,6 +121,32 @@ int zc_heartbeat_attach (zc_heartbeat_t * hb, void *mem, uint64_t size);
 int zc_heartbeat_allocate (zc_heartbeat_t * hb, unsigned *slot);
 
 /**
+ * zc_heartbeat_assign:
+ * @hb: heartbeat block
+ * @slot: the slot to fill, which must be FREE
+ * @pid: the process it is for (a consumer the producer admits; its pid
+ * comes from SO_PEERCRED)
+ * @generation: (out) (optional): the slot's generation after the claim
+ *
+ * Claims a given slot on behalf of another process, so that a producer
+ * can hand every consumer the same slot index in every pool generation.
+ *
+ * Returns: 0, -EINVAL, -ESRCH (no such process) or ZC_ESTATE (taken).
+ */
+int zc_heartbeat_assign (zc_heartbeat_t * hb, unsigned slot, pid_t pid,
+    uint32_t * generation);
+
+/**
+ * zc_heartbeat_generation:
+ * @hb: heartbeat block
+ * @slot: a slot
+ *
+ * Returns: its generation (acquire), bumped at every take and free; 0 for
+ * a bad slot.
+ */
+uint32_t zc_heartbeat_generation (const zc_heartbeat_t * hb, unsigned slot);
+
+/**
  * zc_heartbeat_touch:
  * @hb: heartbeat block
  * @slot: this process's slot

@@ -1,8 +1,8 @@
 /* gst-zerocopy core library: regions, a segment with its components.
  *
  * A region is what a producer creates and what peers open: one segment
- * (segment.h) laid out as layout.h describes, holding a heartbeat block and
- * a pool today (the MessageRing and queues join later).  zc_region_create()
+ * (segment.h) laid out as layout.h describes, holding a heartbeat block, a
+ * pool and one descriptor queue per participant slot.  zc_region_create()
  * runs the three construction phases; zc_region_open() validates the
  * layout and every component before it hands anything out.
  *
@@ -19,6 +19,7 @@
 #include <zc/guard.h>
 #include <zc/heartbeat.h>
 #include <zc/pool.h>
+#include <zc/queue.h>
 #include <zc/segment.h>
 
 #ifdef __cplusplus
@@ -73,6 +74,8 @@ zc_segment_t *zc_region_segment (zc_region_t * region);
 zc_pool_t *zc_region_pool (zc_region_t * region);
 /** zc_region_heartbeat: Returns: the region's heartbeat block. */
 zc_heartbeat_t *zc_region_heartbeat (zc_region_t * region);
+/** zc_region_queues: Returns: the region's descriptor queues. */
+zc_queues_t *zc_region_queues (zc_region_t * region);
 /** zc_region_is_creator: Returns: whether this handle built the region. */
 bool zc_region_is_creator (const zc_region_t * region);
 

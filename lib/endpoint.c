@@ -1,0 +1,69 @@
+/* gst-zerocopy core library: what the producer and consumer ends share. */
+#include <errno.h>
+#include <string.h>
+
+#include <zc/heartbeat.h>
+
+#include "endpoint.h"
+
+void
+zc_endpoint_fill_stats (zc_region_t * region, uint32_t generation,
+    zc_channel_stats_t * stats)
+{
+  zc_heartbeat_t *hb = zc_region_heartbeat (region);
+  zc_queues_t *qs = zc_region_queues (region);
+  uint64_t now = zc_now_ns ();
+  unsigned slot;
+
+  memset (stats, 0, sizeof (*stats));
+  stats->generation = generation;
+  zc_pool_get_stats (zc_region_pool (region), &stats->pool);
+
+  for (slot = 1; slot < qs->n_queues; slot++) {
+    struct zc_queue *q = zc_queues_get (qs, slot);
+    zc_consumer_stats_t *c;
+    uint64_t taken, released, beat;
+
+    if (q == NULL || stats->n_consumers >= ZC_CHANNEL_MAX_CONSUMERS)
+      break;
+    /* Relaxed throughout: counters for display, nothing is ordered by
+     * them.  A hostile peer can only make its own figures wrong. */
+    if (atomic_load_explicit (&q->state, memory_order_relaxed) !=
+        ZC_QUEUE_ACTIVE)
+      continue;
+    c = &stats->consumers[stats->n_consumers++];
+    c->slot = slot;
+    c->pid = atomic_load_explicit (&hb->slots[slot].pid, memory_order_relaxed);
+    c->frames = atomic_load_explicit (&q->delivered, memory_order_relaxed);
+    c->drops = atomic_load_explicit (&q->dropped, memory_order_relaxed);
+    c->revoked = atomic_load_explicit (&q->revoked, memory_order_relaxed);
+    taken = atomic_load_explicit (&q->taken, memory_order_relaxed);
+    released = atomic_load_explicit (&q->released, memory_order_relaxed);
+    c->held = taken >= released && taken - released <= ZC_QUEUE_DEPTH ?
+        (uint32_t) (taken - released) : 0;
+    {
+      uint64_t out = zc_queue_outstanding (q);
+      c->queued = out >= c->held ? (uint32_t) (out - c->held) : 0;
+    }
+    beat = atomic_load_explicit (&hb->slots[slot].last_beat_ns,
+        memory_order_relaxed);
+    c->heartbeat_age_ns = now > beat ? now - beat : 0;
+  }
+}
+
+int
+zc_endpoint_socket_path (const char *name, const char *socket_path,
+    char *path, size_t size)
+{
+  if (socket_path != NULL) {
+    size_t n = strlen (socket_path);
+
+    if (n == 0)
+      return -EINVAL;
+    if (n > ZC_SOCKET_PATH_MAX || n >= size)
+      return -ENAMETOOLONG;
+    memcpy (path, socket_path, n + 1);
+    return 0;
+  }
+  return zc_channel_socket_path (name, path, size);
+}

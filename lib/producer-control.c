@@ -1,0 +1,654 @@
+/* gst-zerocopy core library: the producer's control thread.
+ *
+ * It owns the listening socket and every consumer's control socket:
+ *
+ *   - a new connection waits (at most ZC_PENDING_TIMEOUT_NS) for one HELLO,
+ *     which is checked field by field: version, length, name, the doorbell
+ *     descriptor, the peer's credentials against `permissions`;
+ *   - a consumer socket that hangs up (clean close or kill -9: the kernel
+ *     closes it either way) has its references dropped at once;
+ *   - every tick, a consumer whose heartbeat is older than the timeout is
+ *     evicted, whatever the policy, so one stalled peer cannot hold the
+ *     pool; drained old generations are unmapped.
+ *
+ * Consumers never send anything after HELLO: any byte from them is a
+ * protocol violation and ends the connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <zc/error.h>
+#include <zc/heartbeat.h>
+
+#include "producer-private.h"
+#include "wire.h"
+
+/* Changes to report once the lock is dropped: the callback may call us. */
+struct change_list
+{
+  unsigned n;
+  struct
+  {
+    zc_consumer_change_t change;
+    unsigned slot;
+    pid_t pid;
+  } items[ZC_MAX_PARTICIPANTS + ZC_PENDING_MAX];
+};
+
+static void
+note_change (struct change_list *list, zc_consumer_change_t change,
+    unsigned slot, pid_t pid)
+{
+  if (list && list->n < sizeof (list->items) / sizeof (list->items[0])) {
+    list->items[list->n].change = change;
+    list->items[list->n].slot = slot;
+    list->items[list->n].pid = pid;
+    list->n++;
+  }
+}
+
+static void
+send_refuse (int sock, int code, const char *reason)
+{
+  struct
+  {
+    struct zc_wire_refuse r;
+    char text[256];
+  } msg;
+  size_t n = strlen (reason);
+
+  if (n > sizeof (msg.text))
+    n = sizeof (msg.text);
+  msg.r.code = code;
+  msg.r.reason_len = (uint32_t) n;
+  memcpy (msg.text, reason, n);
+  zc_wire_send (sock, ZC_WIRE_REFUSE, 0, &msg, sizeof (msg.r) + n, NULL, 0);
+}
+
+pid_t
+zc_producer_remove_consumer (zc_producer_t * p, unsigned slot, int code,
+    const char *reason)
+{
+  struct zc_consumer_entry *c = &p->consumers[slot];
+  pid_t pid = c->pid;
+
+  if (c->sock < 0)
+    return 0;
+  if (code != 0)
+    send_refuse (c->sock, code, reason);
+  p->active_mask &= ~(UINT64_C (1) << slot);
+  close (c->sock);
+  close (c->doorbell);
+  c->sock = c->doorbell = -1;
+  c->pid = 0;
+
+  /* Every generation it may hold blocks in.  Its queue goes FREE first so
+   * no late descriptor lands there; the references then go back, which
+   * wakes a producer waiting for a block. */
+  for (struct zc_gen * g = p->gen; g; g = g->older) {
+    struct zc_queue *q = zc_queues_get (g->queues, slot);
+
+    atomic_store_explicit (&q->state, ZC_QUEUE_FREE, memory_order_relaxed);
+    zc_queue_wake_writer (q);
+    zc_pool_reclaim_participant (g->pool, slot);
+    zc_heartbeat_release (g->hb, slot);
+  }
+  pthread_cond_broadcast (&p->changed);
+  return pid;
+}
+
+/* Sends the format and every sticky blob, in order, each numbered. */
+static int
+send_state (zc_producer_t * p, struct zc_consumer_entry *c)
+{
+  uint8_t *msg = malloc (sizeof (struct zc_wire_sticky) + ZC_FORMAT_MAX);
+  int ret;
+
+  if (msg == NULL)
+    return -ENOMEM;
+  if (p->format_size)
+    memcpy (msg + sizeof (struct zc_wire_header), p->format, p->format_size);
+  ret = zc_wire_send (c->sock, ZC_WIRE_FORMAT, ++c->ctl_seq, msg,
+      sizeof (struct zc_wire_header) + p->format_size, NULL, 0);
+  for (unsigned i = 0; ret == 0 && i < p->n_sticky; i++) {
+    struct zc_wire_sticky *s = (struct zc_wire_sticky *) msg;
+
+    s->id = p->sticky[i].id;
+    s->reserved = 0;
+    memcpy (s + 1, p->sticky[i].data, p->sticky[i].size);
+    ret = zc_wire_send (c->sock, ZC_WIRE_STICKY, ++c->ctl_seq, msg,
+        sizeof (*s) + p->sticky[i].size, NULL, 0);
+  }
+  free (msg);
+  return ret;
+}
+
+int
+zc_producer_admit_to_gen (zc_producer_t * p, struct zc_gen *gen,
+    unsigned slot, uint16_t type)
+{
+  struct zc_consumer_entry *c = &p->consumers[slot];
+  struct zc_wire_welcome w = { 0 };
+  int fds[2] = { -1, -1 };
+  uint32_t slot_gen;
+  int ret;
+
+  ret = zc_heartbeat_assign (gen->hb, slot, c->pid, &slot_gen);
+  if (ret < 0)
+    return ret;
+  zc_queue_reset (zc_queues_get (gen->queues, slot), c->limit);
+
+  ret = zc_segment_reader_fds (zc_region_segment (gen->region), &fds[0],
+      &fds[1]);
+  if (ret < 0)
+    goto failed;
+  w.slot = slot;
+  w.slot_generation = slot_gen;
+  w.generation = gen->generation;
+  w.limit = c->limit;
+  w.heartbeat_timeout_ns = p->cfg.heartbeat_timeout_ns;
+  w.n_sticky = p->n_sticky;
+  w.policy = p->cfg.policy;
+  ret = zc_wire_send (c->sock, type, type == ZC_WIRE_WELCOME ? 0 :
+      ++c->ctl_seq, &w, sizeof (w), fds, 2);
+  close (fds[0]);
+  if (fds[1] >= 0)
+    close (fds[1]);
+  if (ret < 0)
+    goto failed;
+
+  if (type == ZC_WIRE_WELCOME) {
+    ret = send_state (p, c);
+  } else {
+    struct zc_desc d = { 0 };
+
+    /* The consumer switches when it reaches this in its old queue. */
+    d.flags = ZC_DESC_FLAG_NO_BLOCK | ZC_DESC_FLAG_CONTROL;
+    d.sequence = c->ctl_seq;
+    ret = zc_queue_push (zc_queues_get (p->gen->queues, slot), &d,
+        c->doorbell);
+  }
+  if (ret < 0)
+    goto failed;
+  return 0;
+
+failed:
+  atomic_store_explicit (&zc_queues_get (gen->queues, slot)->state,
+      ZC_QUEUE_FREE, memory_order_relaxed);
+  zc_heartbeat_release (gen->hb, slot);
+  return ret;
+}
+
+/* Whether the peer's credentials may attach. */
+static bool
+peer_permitted (const zc_producer_t * p, const struct ucred *cred)
+{
+  if (cred->uid == geteuid ())
+    return true;
+  if ((p->cfg.permissions & ZC_PERMIT_GROUP) && cred->gid == getegid ())
+    return true;
+  return (p->cfg.permissions & ZC_PERMIT_OTHERS) != 0;
+}
+
+/* The doorbell must be an eventfd: we write to it on every wake-up, and a
+ * pipe or socket there would let a consumer block or confuse us. */
+static bool
+is_eventfd (int fd)
+{
+  char link[64], target[64];
+  ssize_t n;
+
+  snprintf (link, sizeof (link), "/proc/self/fd/%d", fd);
+  n = readlink (link, target, sizeof (target) - 1);
+  if (n <= 0)
+    return false;
+  target[n] = '\0';
+  return strcmp (target, "anon_inode:[eventfd]") == 0;
+}
+
+static unsigned
+free_slot (const zc_producer_t * p)
+{
+  for (unsigned slot = 1; slot <= p->cfg.max_consumers; slot++)
+    if (p->consumers[slot].sock < 0)
+      return slot;
+  return 0;
+}
+
+/* Reads and checks the HELLO of a pending connection.  Returns 1 when the
+ * consumer is in, 0 to keep waiting, < 0 when the connection was closed. */
+static int
+handle_hello (zc_producer_t * p, int sock, struct change_list *changes)
+{
+  static uint8_t buf[ZC_WIRE_MAX_SIZE];   /* control thread only */
+  struct zc_wire_hello hello;
+  struct zc_consumer_entry *c;
+  struct ucred cred;
+  socklen_t len = sizeof (cred);
+  int fds[ZC_WIRE_MAX_FDS];
+  unsigned n_fds, slot;
+  const char *why;
+  int n, code;
+
+  n = zc_wire_recv (sock, 0, buf, sizeof (buf), fds, &n_fds);
+  if (n == -EAGAIN)
+    return 0;
+  if (n == ZC_EVERSION) {
+    send_refuse (sock, ZC_EVERSION, "protocol version not supported: "
+        "update gst-zerocopy on both sides");
+    goto close;
+  }
+  if (n < 0)
+    goto close;
+
+  code = -EPROTO;
+  memcpy (&hello, buf, n >= (int) sizeof (hello) ? sizeof (hello) : 0);
+  if (n < (int) sizeof (hello) || hello.h.type != ZC_WIRE_HELLO) {
+    why = "expected HELLO";
+    goto refuse;
+  }
+  if (hello.name_len > ZC_CHANNEL_NAME_MAX
+      || (uint64_t) n != sizeof (hello) + hello.name_len) {
+    why = "HELLO length does not match its name";
+    goto refuse;
+  }
+  if (n_fds != 1 || !is_eventfd (fds[0])) {
+    why = "HELLO must carry exactly one eventfd";
+    goto refuse;
+  }
+  /* An empty name is a consumer that came by explicit socket path. */
+  if (hello.name_len > 0 && (p->cfg.name == NULL
+          || strlen (p->cfg.name) != hello.name_len
+          || memcmp (p->cfg.name, buf + sizeof (hello), hello.name_len))) {
+    code = ZC_ENAMEMISMATCH;
+    why = "this socket serves a channel of another name";
+    goto refuse;
+  }
+  if (getsockopt (sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0
+      || !peer_permitted (p, &cred)) {
+    code = -EACCES;
+    why = "permission denied: this user may not attach (see the producer's "
+        "permissions)";
+    goto refuse;
+  }
+  slot = free_slot (p);
+  if (slot == 0) {
+    code = -EUSERS;
+    why = "channel full: max-consumers reached";
+    goto refuse;
+  }
+
+  c = &p->consumers[slot];
+  c->sock = sock;
+  c->doorbell = fds[0];
+  c->pid = cred.pid;
+  c->ctl_seq = 0;
+  c->limit = hello.max_held ? hello.max_held : p->cfg.default_limit;
+  if (c->limit > ZC_LIMIT_MAX)
+    c->limit = ZC_LIMIT_MAX;
+  code = zc_producer_admit_to_gen (p, p->gen, slot, ZC_WIRE_WELCOME);
+  if (code < 0) {
+    c->sock = c->doorbell = -1;
+    why = "could not set up the consumer";
+    goto refuse;
+  }
+  p->active_mask |= UINT64_C (1) << slot;
+  pthread_cond_broadcast (&p->changed);
+  note_change (changes, ZC_CONSUMER_ATTACHED, slot, cred.pid);
+  return 1;
+
+refuse:
+  send_refuse (sock, code, why);
+  zc_wire_close_fds (fds, &n_fds);
+close:
+  close (sock);
+  return -1;
+}
+
+/* A consumer socket became readable or hung up: either way it is over.
+ * A hang-up is a consumer leaving (closed, or its process died); bytes are
+ * a protocol violation, answered before we close. */
+static void
+handle_consumer_socket (zc_producer_t * p, unsigned slot,
+    struct change_list *changes)
+{
+  char byte;
+  ssize_t n = recv (p->consumers[slot].sock, &byte, 1,
+      MSG_PEEK | MSG_DONTWAIT);
+  pid_t pid;
+
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  pid = n > 0 ? zc_producer_remove_consumer (p, slot, -EPROTO,
+      "protocol violation: consumers send nothing after HELLO")
+      : zc_producer_remove_consumer (p, slot, 0, NULL);
+  note_change (changes, ZC_CONSUMER_LEFT, slot, pid);
+}
+
+static void
+accept_all (zc_producer_t * p)
+{
+  int sock;
+
+  while ((sock = accept4 (p->listen_fd, NULL, NULL,
+              SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+    unsigned i;
+
+    for (i = 0; i < ZC_PENDING_MAX && p->pending[i].sock >= 0; i++);
+    if (i == ZC_PENDING_MAX) {
+      close (sock);             /* flooded: the client will retry */
+      continue;
+    }
+    p->pending[i].sock = sock;
+    p->pending[i].since_ns = zc_now_ns ();
+  }
+}
+
+/* The periodic part: stalled or dead consumers, drained generations. */
+static void
+tick (zc_producer_t * p, struct change_list *changes)
+{
+  uint64_t now = zc_now_ns ();
+  struct zc_gen **link;
+
+  zc_heartbeat_touch (p->gen->hb, ZC_PRODUCER_SLOT);
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    zc_peer_status_t st;
+
+    if (!(p->active_mask & (UINT64_C (1) << slot)))
+      continue;
+    st = zc_heartbeat_check (p->gen->hb, slot, p->cfg.heartbeat_timeout_ns);
+    if (st == ZC_PEER_STALE || st == ZC_PEER_DEAD) {
+      pid_t pid = zc_producer_remove_consumer (p, slot, ZC_EEVICTED,
+          "evicted: no sign of life within the heartbeat timeout");
+      note_change (changes, ZC_CONSUMER_EVICTED, slot, pid);
+    }
+  }
+  for (unsigned i = 0; i < ZC_PENDING_MAX; i++) {
+    if (p->pending[i].sock >= 0
+        && now - p->pending[i].since_ns > ZC_PENDING_TIMEOUT_NS) {
+      close (p->pending[i].sock);
+      p->pending[i].sock = -1;
+    }
+  }
+  /* An old generation goes when its last block came back. */
+  link = &p->gen->older;
+  while (*link) {
+    struct zc_gen *g = *link;
+    zc_pool_stats_t st;
+
+    zc_pool_get_stats (g->pool, &st);
+    if (st.n_free == st.n_blocks) {
+      *link = g->older;
+      zc_producer_gen_free (g);
+    } else {
+      link = &g->older;
+    }
+  }
+}
+
+static void *
+control_thread (void *data)
+{
+  zc_producer_t *p = data;
+  struct pollfd fds[2 + ZC_PENDING_MAX + ZC_MAX_PARTICIPANTS];
+  int owner[2 + ZC_PENDING_MAX + ZC_MAX_PARTICIPANTS];
+  /* Ticks often enough that eviction comes within a quarter of the
+   * timeout of the deadline, and never slower than 50 ms. */
+  int tick_ms = (int) (p->cfg.heartbeat_timeout_ns / 4000000);
+
+  if (tick_ms > 50)
+    tick_ms = 50;
+  if (tick_ms < 1)
+    tick_ms = 1;
+
+  while (!atomic_load_explicit (&p->stopping, memory_order_relaxed)) {
+    struct change_list changes = { 0 };
+    nfds_t n = 0;
+
+    pthread_mutex_lock (&p->lock);
+    fds[n] = (struct pollfd) { p->wake_fd, POLLIN, 0 };
+    owner[n++] = -1;
+    fds[n] = (struct pollfd) { p->listen_fd, POLLIN, 0 };
+    owner[n++] = -2;
+    for (unsigned i = 0; i < ZC_PENDING_MAX; i++)
+      if (p->pending[i].sock >= 0) {
+        fds[n] = (struct pollfd) { p->pending[i].sock, POLLIN, 0 };
+        owner[n++] = 1000 + (int) i;
+      }
+    for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++)
+      if (p->active_mask & (UINT64_C (1) << slot)) {
+        fds[n] = (struct pollfd) { p->consumers[slot].sock, POLLIN, 0 };
+        owner[n++] = (int) slot;
+      }
+    pthread_mutex_unlock (&p->lock);
+
+    if (poll (fds, n, tick_ms) < 0 && errno != EINTR)
+      break;
+
+    pthread_mutex_lock (&p->lock);
+    for (nfds_t i = 0; i < n; i++) {
+      if (!fds[i].revents)
+        continue;
+      if (owner[i] == -2) {
+        accept_all (p);
+      } else if (owner[i] >= 1000) {
+        unsigned k = (unsigned) owner[i] - 1000;
+
+        if (p->pending[k].sock == fds[i].fd
+            && handle_hello (p, fds[i].fd, &changes) != 0)
+          p->pending[k].sock = -1;
+      } else if (owner[i] > 0
+          && p->consumers[owner[i]].sock == fds[i].fd) {
+        handle_consumer_socket (p, (unsigned) owner[i], &changes);
+      }
+    }
+    tick (p, &changes);
+    pthread_mutex_unlock (&p->lock);
+
+    for (unsigned i = 0; i < changes.n && p->cfg.consumer_changed; i++)
+      p->cfg.consumer_changed (p->cfg.user_data, changes.items[i].change,
+          changes.items[i].slot, changes.items[i].pid);
+  }
+  return NULL;
+}
+
+/* The janitor: a small child process that outlives us only to remove our
+ * socket file.  It waits for end-of-file on a pipe whose only writer is
+ * this process, which the kernel closes however we end (kill -9
+ * included).  Then, under the directory lock, it removes the file if it is
+ * still ours (same inode: a new producer may have replaced it).  Between
+ * fork and _exit it makes system calls only, as a child of a threaded
+ * process must. */
+static int
+start_janitor (zc_producer_t * p)
+{
+  char dir[ZC_SOCKET_PATH_MAX + 1];
+  struct stat st;
+  int pipefd[2], ready[2], ret;
+  pid_t pid;
+  char sync;
+
+  ret = zc_endpoint_parent_dir (p->path, dir, sizeof (dir));
+  if (ret < 0)
+    return ret;
+  if (lstat (p->path, &st) < 0 || pipe2 (pipefd, O_CLOEXEC) < 0)
+    return -errno;
+  if (pipe2 (ready, O_CLOEXEC) < 0) {
+    ret = -errno;
+    close (pipefd[0]);
+    close (pipefd[1]);
+    return ret;
+  }
+  pid = fork ();
+  if (pid < 0) {
+    ret = -errno;
+    close (pipefd[0]);
+    close (pipefd[1]);
+    close (ready[0]);
+    close (ready[1]);
+    return ret;
+  }
+  if (pid == 0) {
+    struct stat now;
+    char byte;
+    int lock;
+
+    /* Ctrl-C reaches the whole process group: the producer handles it,
+     * the janitor must see it through. */
+    signal (SIGINT, SIG_IGN);
+    signal (SIGTERM, SIG_IGN);
+    signal (SIGHUP, SIG_IGN);
+    signal (SIGQUIT, SIG_IGN);
+    /* Nothing of the producer's may stay open here: a copy of the
+     * listening socket would keep accepting for a dead producer. */
+    if (pipefd[0] > 0)
+      close_range (0, (unsigned) pipefd[0] - 1, 0);
+    close_range ((unsigned) pipefd[0] + 1, ~0u, 0);
+    while (read (pipefd[0], &byte, 1) < 0 && errno == EINTR);
+    lock = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock >= 0)
+      flock (lock, LOCK_EX);
+    /* Inode numbers are reused at once (ext4): a new producer's socket
+     * may carry ours.  Only one that nobody answers on is ours. */
+    if (lstat (p->path, &now) == 0 && now.st_dev == st.st_dev
+        && now.st_ino == st.st_ino && S_ISSOCK (now.st_mode)) {
+      struct sockaddr_un addr = { .sun_family = AF_UNIX };
+      int probe = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+
+      memcpy (addr.sun_path, p->path, strlen (p->path));
+      if (probe >= 0 && connect (probe, (struct sockaddr *) &addr,
+              sizeof (addr)) < 0 && errno == ECONNREFUSED)
+        unlink (p->path);
+    }
+    _exit (0);
+  }
+  close (pipefd[0]);
+  /* Until its close_range() the janitor holds a copy of the listening
+   * socket: a consumer could connect to it after we die, and a new
+   * producer's probe would find the name taken.  Its copy of ready[1]
+   * goes in the same close_range(): EOF here means it is done. */
+  close (ready[1]);
+  while (read (ready[0], &sync, 1) < 0 && errno == EINTR);
+  close (ready[0]);
+  p->janitor_fd = pipefd[1];
+  p->janitor_pid = pid;
+  return 0;
+}
+
+static void
+stop_janitor (zc_producer_t * p)
+{
+  if (p->janitor_pid <= 0)
+    return;
+  close (p->janitor_fd);
+  while (waitpid (p->janitor_pid, NULL, 0) < 0 && errno == EINTR);
+  p->janitor_pid = 0;
+  p->janitor_fd = -1;
+}
+
+int
+zc_producer_control_start (zc_producer_t * p)
+{
+  mode_t mode = S_IRUSR | S_IWUSR;
+  int ret;
+
+  for (unsigned i = 0; i < ZC_PENDING_MAX; i++)
+    p->pending[i].sock = -1;
+  ret = zc_channel_listen (p->path, &p->listen_fd);
+  if (ret < 0)
+    return ret;
+  /* connect() needs write access to the socket file: open it as far as
+   * `permissions` allows (SO_PEERCRED is checked all the same). */
+  if (p->cfg.permissions & ZC_PERMIT_GROUP)
+    mode |= S_IRGRP | S_IWGRP;
+  if (p->cfg.permissions & ZC_PERMIT_OTHERS)
+    mode |= S_IROTH | S_IWOTH;
+  if (chmod (p->path, mode) < 0
+      || fcntl (p->listen_fd, F_SETFL, O_NONBLOCK) < 0) {
+    ret = -errno;
+    goto failed;
+  }
+  ret = start_janitor (p);
+  if (ret < 0)
+    goto failed;
+  p->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (p->wake_fd < 0) {
+    ret = -errno;
+    goto failed;
+  }
+  ret = -pthread_create (&p->thread, NULL, control_thread, p);
+  if (ret < 0)
+    goto failed;
+  p->thread_started = true;
+  return 0;
+
+failed:
+  if (p->wake_fd >= 0)
+    close (p->wake_fd);
+  unlink (p->path);
+  stop_janitor (p);
+  close (p->listen_fd);
+  p->listen_fd = p->wake_fd = -1;
+  return ret;
+}
+
+void
+zc_producer_control_stop (zc_producer_t * p)
+{
+  uint64_t one = 1;
+
+  if (!p->thread_started)
+    return;
+  atomic_store_explicit (&p->stopping, true, memory_order_relaxed);
+  if (write (p->wake_fd, &one, sizeof (one)) < 0) {
+    /* an eventfd write only fails when the counter is full: awake anyway */
+  }
+  pthread_join (p->thread, NULL);
+  p->thread_started = false;
+  /* The socket file first, so no consumer connects to a dying producer. */
+  unlink (p->path);
+  close (p->listen_fd);
+  stop_janitor (p);
+  close (p->wake_fd);
+  for (unsigned i = 0; i < ZC_PENDING_MAX; i++)
+    if (p->pending[i].sock >= 0)
+      close (p->pending[i].sock);
+}
+
+int
+zc_producer_wait_consumers (zc_producer_t * p, unsigned n, int64_t timeout_ns)
+{
+  struct timespec ts;
+  int count, ret = 0;
+
+  if (p == NULL)
+    return -EINVAL;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  if (timeout_ns >= 0) {
+    ts.tv_sec += timeout_ns / 1000000000;
+    ts.tv_nsec += timeout_ns % 1000000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+  }
+  pthread_mutex_lock (&p->lock);
+  while ((count = __builtin_popcountll (p->active_mask)) < (int) n
+      && ret == 0)
+    ret = timeout_ns < 0 ? pthread_cond_wait (&p->changed, &p->lock)
+        : pthread_cond_timedwait (&p->changed, &p->lock, &ts);
+  pthread_mutex_unlock (&p->lock);
+  return count >= (int) n ? count : -ETIMEDOUT;
+}

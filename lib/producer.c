@@ -1,0 +1,566 @@
+/* gst-zerocopy core library: the producer end of a channel, data path.
+ *
+ * A generation is one region (segment + pool + queues); resize starts a
+ * new one and keeps the old ones until their blocks drain.  Each consumer
+ * has the same slot index in every generation, so its bit in the holder
+ * masks and its queue are found the same way everywhere.
+ *
+ * One mutex (process-local, never in shared memory) guards the consumer
+ * table against the control thread (producer-control.c).  The publish path
+ * holds it while it writes descriptors and drops it only to sleep in the
+ * block policy, re-checking the consumer afterwards.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zc/error.h>
+#include <zc/heartbeat.h>
+#include <zc/producer.h>
+
+#include "producer-private.h"
+#include "wire.h"
+
+void
+zc_producer_config_init (zc_producer_config_t * config)
+{
+  memset (config, 0, sizeof (*config));
+  config->block_size = 4096;
+  config->n_blocks = 16;
+  config->max_consumers = 32;
+  config->policy = ZC_POLICY_BLOCK;
+  config->default_limit = 4;
+  config->heartbeat_timeout_ns = 2000000000ull;
+}
+
+void
+zc_producer_gen_free (struct zc_gen *gen)
+{
+  if (gen == NULL)
+    return;
+  zc_region_close (gen->region);
+  free (gen);
+}
+
+struct zc_gen *
+zc_producer_gen_new (zc_producer_t * p, uint64_t block_size,
+    uint32_t n_blocks, uint32_t generation)
+{
+  zc_region_config_t rc;
+  struct zc_gen *gen;
+  int ret;
+
+  gen = calloc (1, sizeof (*gen));
+  if (gen == NULL)
+    return NULL;
+  rc.n_slots = p->cfg.max_consumers + 1;
+  rc.pool.block_size = block_size;
+  rc.pool.n_blocks = n_blocks;
+  rc.pool.flags = p->cfg.crc ? ZC_POOL_FLAG_CRC : 0;
+  ret = zc_region_create ("zc-channel", &rc, &gen->region);
+  if (ret == 0)
+    ret = zc_heartbeat_assign (zc_region_heartbeat (gen->region),
+        ZC_PRODUCER_SLOT, getpid (), NULL);
+  if (ret < 0) {
+    zc_region_close (gen->region);
+    free (gen);
+    errno = -ret;
+    return NULL;
+  }
+  gen->pool = zc_region_pool (gen->region);
+  gen->hb = zc_region_heartbeat (gen->region);
+  gen->queues = zc_region_queues (gen->region);
+  gen->generation = generation;
+  return gen;
+}
+
+static int
+check_config (const zc_producer_config_t * c)
+{
+  if (c->name == NULL && c->socket_path == NULL)
+    return -EINVAL;
+  if (c->name != NULL && zc_channel_name_validate (c->name) < 0)
+    return -EINVAL;
+  if (c->max_consumers < 1 || c->max_consumers > ZC_CHANNEL_MAX_CONSUMERS)
+    return -EINVAL;
+  if (c->policy != ZC_POLICY_BLOCK && c->policy != ZC_POLICY_DROP)
+    return -EINVAL;
+  if (c->permissions & ~(ZC_PERMIT_GROUP | ZC_PERMIT_OTHERS))
+    return -EINVAL;
+  if (c->heartbeat_timeout_ns < 10000000ull)   /* 10 ms: below is noise */
+    return -EINVAL;
+  return 0;
+}
+
+int
+zc_producer_new (const zc_producer_config_t * config, zc_producer_t ** out)
+{
+  zc_producer_t *p;
+  int ret;
+
+  if (config == NULL || out == NULL)
+    return -EINVAL;
+  ret = check_config (config);
+  if (ret < 0)
+    return ret;
+
+  p = calloc (1, sizeof (*p));
+  if (p == NULL)
+    return -ENOMEM;
+  p->cfg = *config;
+  p->listen_fd = p->wake_fd = p->janitor_fd = -1;
+  for (unsigned i = 0; i < ZC_MAX_PARTICIPANTS; i++)
+    p->consumers[i].sock = p->consumers[i].doorbell = -1;
+  if (config->name)
+    snprintf (p->name, sizeof (p->name), "%s", config->name);
+  p->cfg.name = config->name ? p->name : NULL;
+  p->cfg.socket_path = NULL;
+  if (p->cfg.default_limit < 1)
+    p->cfg.default_limit = 1;
+  if (p->cfg.default_limit > ZC_LIMIT_MAX)
+    p->cfg.default_limit = ZC_LIMIT_MAX;
+  pthread_mutex_init (&p->lock, NULL);
+  pthread_cond_init (&p->changed, NULL);
+
+  ret = zc_endpoint_socket_path (config->name, config->socket_path, p->path,
+      sizeof (p->path));
+  if (ret < 0)
+    goto failed;
+  p->gen = zc_producer_gen_new (p, config->block_size, config->n_blocks, 1);
+  if (p->gen == NULL) {
+    ret = -errno;
+    goto failed;
+  }
+  ret = zc_producer_control_start (p);
+  if (ret < 0)
+    goto failed;
+  *out = p;
+  return 0;
+
+failed:
+  zc_producer_gen_free (p->gen);
+  pthread_mutex_destroy (&p->lock);
+  pthread_cond_destroy (&p->changed);
+  free (p);
+  return ret;
+}
+
+void
+zc_producer_free (zc_producer_t * p)
+{
+  struct zc_wire_header bye;
+
+  if (p == NULL)
+    return;
+  zc_producer_control_stop (p);
+
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    if (p->consumers[slot].sock < 0)
+      continue;
+    /* Best effort: a consumer that reads it reports a clean goodbye
+     * rather than a crash. */
+    zc_wire_send (p->consumers[slot].sock, ZC_WIRE_BYE,
+        ++p->consumers[slot].ctl_seq, &bye, sizeof (bye), NULL, 0);
+    zc_producer_remove_consumer (p, slot, 0, NULL);
+  }
+  while (p->gen) {
+    struct zc_gen *older = p->gen->older;
+
+    zc_producer_gen_free (p->gen);
+    p->gen = older;
+  }
+  free (p->format);
+  for (unsigned i = 0; i < p->n_sticky; i++)
+    free (p->sticky[i].data);
+  pthread_mutex_destroy (&p->lock);
+  pthread_cond_destroy (&p->changed);
+  free (p);
+}
+
+const char *
+zc_producer_socket_path (const zc_producer_t * p)
+{
+  return p ? p->path : NULL;
+}
+
+/* Queues a marker for control message @ctl_seq, which was just sent on the
+ * consumer's socket: it takes effect in order with the frames. */
+static int
+push_marker (zc_producer_t * p, struct zc_gen *gen, unsigned slot,
+    uint32_t flags, uint64_t ctl_seq)
+{
+  struct zc_desc d = { 0 };
+
+  d.flags = ZC_DESC_FLAG_NO_BLOCK | flags;
+  d.sequence = ctl_seq;
+  d.pts = d.dts = d.duration = ZC_TIME_NONE;
+  return zc_queue_push (zc_queues_get (gen->queues, slot), &d,
+      p->consumers[slot].doorbell);
+}
+
+/* Sends one control message to every consumer, then its marker.  A
+ * consumer that cannot take it (socket full: it has not read for a long
+ * time) is evicted.  Lock held. */
+static void
+broadcast_control (zc_producer_t * p, uint16_t type, void *msg, size_t len)
+{
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    struct zc_consumer_entry *c = &p->consumers[slot];
+
+    if (!(p->active_mask & (UINT64_C (1) << slot)))
+      continue;
+    c->ctl_seq++;
+    if (zc_wire_send (c->sock, type, c->ctl_seq, msg, len, NULL, 0) < 0
+        || push_marker (p, p->gen, slot, ZC_DESC_FLAG_CONTROL, c->ctl_seq) < 0)
+      zc_producer_remove_consumer (p, slot, ZC_EEVICTED, "control message "
+          "not accepted: consumer stopped reading");
+  }
+}
+
+int
+zc_producer_set_format (zc_producer_t * p, const void *format, size_t size)
+{
+  uint8_t *copy, *msg;
+
+  if (p == NULL || (format == NULL && size > 0))
+    return -EINVAL;
+  if (size > ZC_FORMAT_MAX)
+    return -EMSGSIZE;
+  copy = malloc (size ? size : 1);
+  msg = malloc (sizeof (struct zc_wire_header) + size);
+  if (copy == NULL || msg == NULL) {
+    free (copy);
+    free (msg);
+    return -ENOMEM;
+  }
+  if (size)
+    memcpy (copy, format, size);
+  memcpy (msg + sizeof (struct zc_wire_header), format, size);
+
+  pthread_mutex_lock (&p->lock);
+  free (p->format);
+  p->format = copy;
+  p->format_size = size;
+  broadcast_control (p, ZC_WIRE_FORMAT, msg,
+      sizeof (struct zc_wire_header) + size);
+  pthread_mutex_unlock (&p->lock);
+  free (msg);
+  return 0;
+}
+
+int
+zc_producer_set_sticky (zc_producer_t * p, uint32_t id, const void *data,
+    size_t size)
+{
+  struct zc_sticky *s = NULL;
+  struct zc_wire_sticky *msg;
+  uint8_t *copy = NULL;
+  int ret = 0;
+
+  if (p == NULL || (data == NULL && size > 0))
+    return -EINVAL;
+  if (size > ZC_FORMAT_MAX)
+    return -EMSGSIZE;
+  msg = malloc (sizeof (*msg) + size);
+  if (msg == NULL)
+    return -ENOMEM;
+  if (size > 0 && (copy = malloc (size)) == NULL) {
+    free (msg);
+    return -ENOMEM;
+  }
+  msg->id = id;
+  msg->reserved = 0;
+  if (size) {
+    memcpy (copy, data, size);
+    memcpy (msg + 1, data, size);
+  }
+
+  pthread_mutex_lock (&p->lock);
+  for (unsigned i = 0; i < p->n_sticky; i++)
+    if (p->sticky[i].id == id)
+      s = &p->sticky[i];
+  if (s == NULL && size > 0) {
+    if (p->n_sticky == ZC_STICKY_MAX) {
+      ret = -ENOSPC;
+      goto out;
+    }
+    s = &p->sticky[p->n_sticky++];
+    s->id = id;
+    s->data = NULL;
+  }
+  if (s != NULL) {
+    free (s->data);
+    s->data = copy;
+    s->size = size;
+    copy = NULL;
+    if (size == 0)              /* removed: keep the array dense */
+      *s = p->sticky[--p->n_sticky];
+  }
+  broadcast_control (p, ZC_WIRE_STICKY, msg, sizeof (*msg) + size);
+out:
+  pthread_mutex_unlock (&p->lock);
+  free (copy);
+  free (msg);
+  return ret;
+}
+
+int
+zc_producer_resize (zc_producer_t * p, uint64_t block_size, uint32_t n_blocks)
+{
+  struct zc_gen *gen;
+
+  if (p == NULL)
+    return -EINVAL;
+  if (n_blocks == 0)
+    n_blocks = p->gen->pool->n_blocks;
+  gen = zc_producer_gen_new (p, block_size, n_blocks, p->gen->generation + 1);
+  if (gen == NULL)
+    return -errno;
+
+  pthread_mutex_lock (&p->lock);
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    if (!(p->active_mask & (UINT64_C (1) << slot)))
+      continue;
+    if (zc_producer_admit_to_gen (p, gen, slot, ZC_WIRE_GENERATION) < 0)
+      zc_producer_remove_consumer (p, slot, ZC_EEVICTED,
+          "could not follow the new pool generation");
+  }
+  gen->older = p->gen;
+  p->gen = gen;
+  pthread_mutex_unlock (&p->lock);
+  return 0;
+}
+
+/* The consumer with the longest queue, for a revoke; 0 if none. */
+static unsigned
+longest_queue (zc_producer_t * p, uint64_t tried)
+{
+  uint64_t best = 0;
+  unsigned best_slot = 0;
+
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    struct zc_queue *q;
+    uint64_t queued;
+
+    if (!(p->active_mask & ~tried & (UINT64_C (1) << slot)))
+      continue;
+    q = zc_queues_get (p->gen->queues, slot);
+    queued = atomic_load_explicit (&q->head, memory_order_relaxed) -
+        atomic_load_explicit (&q->tail, memory_order_relaxed);
+    if (queued > best && queued <= ZC_QUEUE_DEPTH) {
+      best = queued;
+      best_slot = slot;
+    }
+  }
+  return best_slot;
+}
+
+/* Drop policy, pool empty: takes back unread frames, oldest first from the
+ * longest queue, until one block is free.  Lock held. */
+static bool
+revoke_until_free (zc_producer_t * p)
+{
+  uint64_t tried = 0;
+  unsigned slot;
+
+  while ((slot = longest_queue (p, tried)) != 0) {
+    struct zc_queue *q = zc_queues_get (p->gen->queues, slot);
+    struct zc_desc d;
+
+    if (zc_queue_revoke (q, &d) < 0) {
+      tried |= UINT64_C (1) << slot;
+      continue;
+    }
+    /* The consumer never saw it: its reference is ours to drop.  The
+     * index came from shared memory; pool_release bounds it, and only
+     * this consumer's bit is touched. */
+    if (zc_pool_release (p->gen->pool, slot, d.block) == 1)
+      return true;
+  }
+  return false;
+}
+
+int
+zc_producer_acquire (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
+{
+  struct zc_gen *gen;
+  uint32_t index;
+  int ret;
+
+  if (p == NULL || frame == NULL)
+    return -EINVAL;
+  gen = p->gen;
+  memset (frame, 0, sizeof (*frame));
+  ret = zc_guard_acquire (gen->pool, ZC_PRODUCER_SLOT, 0, &frame->guard);
+  if (ret == -EAGAIN && p->cfg.policy == ZC_POLICY_DROP) {
+    pthread_mutex_lock (&p->lock);
+    revoke_until_free (p);
+    pthread_mutex_unlock (&p->lock);
+    ret = zc_guard_acquire (gen->pool, ZC_PRODUCER_SLOT, 0, &frame->guard);
+  }
+  /* Still none: consumers hold them all.  Releases and the control
+   * thread's evictions wake this sleep. */
+  if (ret == -EAGAIN && timeout_ns != 0)
+    ret = zc_guard_acquire (gen->pool, ZC_PRODUCER_SLOT, timeout_ns,
+        &frame->guard);
+  if (ret < 0)
+    return ret;
+  index = zc_guard_index (&frame->guard);
+
+  frame->desc.block = index;
+  frame->desc.generation = gen->generation;
+  frame->desc.pts = frame->desc.dts = frame->desc.duration = ZC_TIME_NONE;
+  frame->desc.offset = frame->desc.offset_end = ZC_TIME_NONE;
+  frame->data = zc_pool_block_data (gen->pool, index);
+  frame->capacity = gen->pool->capacity;
+  frame->priv = gen;
+  return 0;
+}
+
+void
+zc_producer_discard (zc_producer_t * p, zc_frame_t * frame)
+{
+  if (p == NULL || frame == NULL || frame->priv == NULL)
+    return;
+  zc_guard_release (&frame->guard);
+  frame->priv = NULL;
+}
+
+/* Block policy: sleeps until consumer @slot releases something (or 100 ms
+ * pass, to look at the flushing flag), lock dropped meanwhile.  Returns 0
+ * to try the push again, -ETIMEDOUT, -ECANCELED, or -ENOENT when the
+ * consumer went away (its references are gone already). */
+static int
+wait_for_room (zc_producer_t * p, unsigned slot, struct zc_queue *q,
+    uint64_t deadline)
+{
+  uint64_t now = zc_now_ns ();
+  int64_t left = 100000000;
+
+  if (atomic_load_explicit (&p->flushing, memory_order_relaxed))
+    return -ECANCELED;
+  if (deadline != UINT64_MAX) {
+    if (now >= deadline)
+      return -ETIMEDOUT;
+    if (deadline - now < (uint64_t) left)
+      left = (int64_t) (deadline - now);
+  }
+  pthread_mutex_unlock (&p->lock);
+  zc_queue_wait_space (q, left);
+  pthread_mutex_lock (&p->lock);
+  return p->active_mask & (UINT64_C (1) << slot) ? 0 : -ENOENT;
+}
+
+int
+zc_producer_publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
+{
+  uint64_t deadline;
+  struct zc_gen *gen;
+  int delivered = 0, ret = 0;
+
+  if (p == NULL || frame == NULL || frame->priv == NULL)
+    return -EINVAL;
+  gen = frame->priv;
+  if (frame->desc.size > frame->capacity
+      || frame->desc.meta_size > ZC_DESC_META_SIZE || gen != p->gen) {
+    zc_producer_discard (p, frame);
+    return -EINVAL;
+  }
+  deadline = timeout_ns < 0 ? UINT64_MAX : zc_now_ns () + (uint64_t) timeout_ns;
+  frame->desc.flags &= ~(ZC_DESC_FLAG_NO_BLOCK | ZC_DESC_FLAG_CONTROL |
+      ZC_DESC_FLAG_EOS);
+  frame->desc.generation = gen->generation;
+  frame->desc.sequence = ++p->sequence;
+  /* Header, trailer check (L0) and CRC (L2); readers are added one by one
+   * below, each just before its descriptor. */
+  ret = zc_guard_publish (&frame->guard, frame->desc.size, zc_now_ns (), 0,
+      NULL);
+  if (ret < 0) {
+    frame->priv = NULL;
+    return ret;
+  }
+  ret = 0;
+
+  pthread_mutex_lock (&p->lock);
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    uint64_t bit = UINT64_C (1) << slot;
+    struct zc_queue *q;
+    int r;
+
+    if (!(p->active_mask & bit))
+      continue;
+    q = zc_queues_get (gen->queues, slot);
+    /* The reference goes first: the consumer may release the block the
+     * moment the descriptor is visible. */
+    zc_pool_add_holders (gen->pool, ZC_PRODUCER_SLOT, frame->desc.block, bit);
+    while ((r = zc_queue_push (q, &frame->desc, p->consumers[slot].doorbell))
+        == -EAGAIN) {
+      if (p->cfg.policy == ZC_POLICY_DROP) {
+        atomic_fetch_add_explicit (&q->dropped, 1, memory_order_relaxed);
+        break;
+      }
+      r = wait_for_room (p, slot, q, deadline);
+      if (r < 0)
+        break;
+    }
+    if (r == 0) {
+      delivered++;
+      continue;
+    }
+    /* Not delivered: take the consumer's reference back, unless it left
+     * and the control thread has dropped it already. */
+    if (r != -ENOENT)
+      zc_pool_release (gen->pool, slot, frame->desc.block);
+    if (r == -ETIMEDOUT || r == -ECANCELED)
+      ret = r;
+  }
+  pthread_mutex_unlock (&p->lock);
+
+  /* Our own reference last: with no consumer the block is free again. */
+  zc_guard_release (&frame->guard);
+  frame->priv = NULL;
+  return ret < 0 ? ret : delivered;
+}
+
+int
+zc_producer_send_eos (zc_producer_t * p)
+{
+  int told = 0;
+
+  if (p == NULL)
+    return -EINVAL;
+  pthread_mutex_lock (&p->lock);
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    if ((p->active_mask & (UINT64_C (1) << slot))
+        && push_marker (p, p->gen, slot, ZC_DESC_FLAG_EOS, 0) == 0)
+      told++;
+  }
+  pthread_mutex_unlock (&p->lock);
+  return told;
+}
+
+void
+zc_producer_set_flushing (zc_producer_t * p, bool flushing)
+{
+  if (p == NULL)
+    return;
+  atomic_store_explicit (&p->flushing, flushing, memory_order_relaxed);
+  zc_pool_set_flushing (p->gen->pool, flushing);
+  /* Wake a publish asleep on a consumer so it sees the flag. */
+  pthread_mutex_lock (&p->lock);
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++)
+    if (p->active_mask & (UINT64_C (1) << slot))
+      zc_queue_wake_writer (zc_queues_get (p->gen->queues, slot));
+  pthread_mutex_unlock (&p->lock);
+}
+
+void
+zc_producer_get_stats (zc_producer_t * p, zc_channel_stats_t * stats)
+{
+  if (p == NULL || stats == NULL)
+    return;
+  pthread_mutex_lock (&p->lock);
+  zc_endpoint_fill_stats (p->gen->region, p->gen->generation, stats);
+  pthread_mutex_unlock (&p->lock);
+}
