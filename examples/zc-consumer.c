@@ -38,6 +38,7 @@ main (int argc, char **argv)
   uint64_t *lat = malloc (cap_lat * sizeof (uint64_t));
   int opt, ret;
 
+  setvbuf (stdout, NULL, _IOLBF, 0);     /* lines in order with the others */
   zc_consumer_config_init (&cfg);
   while ((opt = getopt (argc, argv, "fqm:")) != -1) {
     switch (opt) {

@@ -45,6 +45,7 @@ main (int argc, char **argv)
   char format[64];
   int opt, ret;
 
+  setvbuf (stdout, NULL, _IOLBF, 0);     /* lines in order with the others */
   zc_producer_config_init (&cfg);
   while ((opt = getopt (argc, argv, "n:s:r:c:db:")) != -1) {
     switch (opt) {

@@ -20,12 +20,14 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zc/consumer.h>
 #include <zc/error.h>
 #include <zc/heartbeat.h>
 
+#include "duty.h"
 #include "endpoint.h"
 #include "wire.h"
 
@@ -41,6 +43,7 @@ struct cgen
   unsigned slot;
   uint32_t slot_generation;
   uint32_t generation;
+  zc_duty_t duty;               /* our node in this generation's ring */
   _Atomic int refs;
 };
 
@@ -75,6 +78,13 @@ struct zc_consumer
   uint8_t *returned;            /* data of the last returned event */
   uint8_t msg[ZC_WIRE_MAX_SIZE];
   char last_error[256];
+  /* CRC_VERIFY_REPLY we wait for in zc_consumer_verify(). */
+  uint32_t verify_block;
+  bool verify_answered;
+  int verify_result;
+  /* A GUARD_TRIP was broadcast for our generation: from then on every
+   * frame's CRC is checked before it is handed out. */
+  bool trip_seen;
 };
 
 static void
@@ -94,6 +104,25 @@ watch (zc_consumer_t * c, int fd, bool add)
   ev.data.fd = fd;
   return epoll_ctl (c->epoll_fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd,
       &ev);
+}
+
+static void
+guard_tripped (void *user_data, unsigned from, uint32_t generation)
+{
+  zc_consumer_t *c = user_data;
+
+  (void) from;
+  if (c->gen && c->gen->generation == generation)
+    c->trip_seen = true;
+}
+
+/* Leaves the ring of a generation we stop reading. */
+static void
+cgen_detach (struct cgen *g)
+{
+  atomic_store_explicit (&g->queue->reader_sleeping, 0, memory_order_relaxed);
+  zc_msgring_leave (zc_region_msgring (g->region), g->slot);
+  cgen_unref (g);
 }
 
 void
@@ -201,9 +230,7 @@ detach (zc_consumer_t * c)
     c->sock = -1;
   }
   if (c->gen) {
-    atomic_store_explicit (&c->gen->queue->reader_sleeping, 0,
-        memory_order_relaxed);
-    cgen_unref (c->gen);
+    cgen_detach (c->gen);
     c->gen = NULL;
   }
   c->hangup = 0;
@@ -261,6 +288,18 @@ read_control (zc_consumer_t * c, int fds[ZC_WIRE_MAX_FDS], unsigned *n_fds)
   return n;
 }
 
+static void
+crc_replied (void *user_data, uint32_t block, int64_t result)
+{
+  zc_consumer_t *c = user_data;
+
+  if (block == c->verify_block) {
+    c->verify_answered = true;
+    c->verify_result = result < ZC_ERROR_LAST || result > 0 ? -EPROTO :
+        (int) result;
+  }
+}
+
 /* Maps the region of a WELCOME or GENERATION message. */
 static int
 open_generation (zc_consumer_t * c, int n, int fds[ZC_WIRE_MAX_FDS],
@@ -304,6 +343,17 @@ open_generation (zc_consumer_t * c, int n, int fds[ZC_WIRE_MAX_FDS],
   g->slot_generation = w.slot_generation;
   g->generation = w.generation;
   atomic_init (&g->refs, 1);
+  {
+    zc_duty_hooks_t hooks = { NULL, guard_tripped, crc_replied, c };
+
+    ret = zc_duty_join (&g->duty, g->region, g->slot, g->generation,
+        w.heartbeat_timeout_ns, &hooks);
+    if (ret < 0) {
+      zc_region_close (g->region);
+      free (g);
+      return ret;
+    }
+  }
   c->heartbeat_timeout_ns = w.heartbeat_timeout_ns;
   *out = g;
   return (int) w.n_sticky;
@@ -352,9 +402,7 @@ apply_control (zc_consumer_t * c)
         return ret;
       /* Everything before the marker came from the old queue; the old
        * generation lives on while its frames are held. */
-      atomic_store_explicit (&c->gen->queue->reader_sleeping, 0,
-          memory_order_relaxed);
-      cgen_unref (c->gen);
+      cgen_detach (c->gen);
       c->gen = g;
       return 0;
     default:
@@ -523,7 +571,8 @@ open_frame (zc_consumer_t * c, const struct zc_desc *d, zc_frame_t * frame)
     return false;
   }
   zc_guard_map_read (&frame->guard, &data, &size);
-  if (size != d->size) {
+  if (size != d->size || (c->trip_seen
+          && zc_guard_verify_crc (&frame->guard) == ZC_ECRC)) {
     zc_guard_release (&frame->guard);
     zc_queue_note_release (g->queue);
     return false;
@@ -605,6 +654,8 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
     if (c->hangup)
       return disconnected (c, ev, c->hangup_code);
 
+    /* Idle: pump our ring node; takes the duty if the producer hangs. */
+    zc_duty_service (&c->gen->duty);
     if (zc_queue_prepare_sleep (c->gen->queue)) {
       zc_queue_finish_sleep (c->gen->queue, c->doorbell);
       continue;
@@ -655,6 +706,39 @@ zc_consumer_release (zc_consumer_t * c, zc_frame_t * frame)
   }
   cgen_unref (g);
   return ret;
+}
+
+int
+zc_consumer_verify (zc_consumer_t * c, const zc_frame_t * frame,
+    int64_t timeout_ns)
+{
+  struct cgen *g;
+  uint64_t deadline;
+  int ret, local;
+
+  if (c == NULL || frame == NULL || frame->priv == NULL)
+    return -EINVAL;
+  g = frame->priv;
+  c->verify_block = frame->desc.block;
+  c->verify_answered = false;
+  ret = zc_duty_request_verify (&g->duty, frame->desc.block, &local);
+  if (ret < 0)
+    return ret;
+  if (ret == 1)
+    return local;
+  deadline = zc_now_ns () + (timeout_ns < 0 ? 1000000000ull :
+      (uint64_t) timeout_ns);
+  /* The duty holder answers from its next service: a producer within a
+   * tick (<= 50 ms). */
+  while (!c->verify_answered) {
+    struct timespec nap = { 0, 500000 };
+
+    if (zc_now_ns () >= deadline)
+      return -ETIMEDOUT;
+    zc_duty_service (&g->duty);
+    nanosleep (&nap, NULL);
+  }
+  return c->verify_result;
 }
 
 void

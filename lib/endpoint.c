@@ -18,6 +18,17 @@ zc_endpoint_fill_stats (zc_region_t * region, uint32_t generation,
   memset (stats, 0, sizeof (*stats));
   stats->generation = generation;
   zc_pool_get_stats (zc_region_pool (region), &stats->pool);
+  {
+    zc_msgring_t *ring = zc_region_msgring (region);
+    zc_msgring_stats_t rs;
+
+    stats->duty_slot = zc_msgring_owner (ring, &stats->duty_token);
+    if (zc_msgring_get_stats (ring, &rs) == 0) {
+      stats->ring_reclaims = rs.reclaims;
+      stats->ring_crc_verifies = rs.crc_verifies;
+      stats->ring_owner_changes = rs.owner_changes;
+    }
+  }
 
   for (slot = 1; slot < qs->n_queues; slot++) {
     struct zc_queue *q = zc_queues_get (qs, slot);

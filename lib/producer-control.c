@@ -103,6 +103,7 @@ zc_producer_remove_consumer (zc_producer_t * p, unsigned slot, int code,
     zc_queue_wake_writer (q);
     zc_pool_reclaim_participant (g->pool, slot);
     zc_heartbeat_release (g->hb, slot);
+    zc_msgring_evict (zc_region_msgring (g->region), slot);
   }
   pthread_cond_broadcast (&p->changed);
   return pid;
@@ -369,12 +370,17 @@ tick (zc_producer_t * p, struct change_list *changes)
     if (!(p->active_mask & (UINT64_C (1) << slot)))
       continue;
     st = zc_heartbeat_check (p->gen->hb, slot, p->cfg.heartbeat_timeout_ns);
-    if (st == ZC_PEER_STALE || st == ZC_PEER_DEAD) {
+    /* FREE or RECLAIMING: a duty holder reclaimed it while we were not
+     * looking (we were hung); it is gone all the same. */
+    if (st != ZC_PEER_ALIVE) {
       pid_t pid = zc_producer_remove_consumer (p, slot, ZC_EEVICTED,
           "evicted: no sign of life within the heartbeat timeout");
       note_change (changes, ZC_CONSUMER_EVICTED, slot, pid);
     }
   }
+  /* After our own checks, so the ring's cleaner finds nothing of ours
+   * left to reclaim; keeps the duty and answers ring messages. */
+  zc_duty_service (&p->gen->duty);
   for (unsigned i = 0; i < ZC_PENDING_MAX; i++) {
     if (p->pending[i].sock >= 0
         && now - p->pending[i].since_ns > ZC_PENDING_TIMEOUT_NS) {
@@ -464,6 +470,49 @@ control_thread (void *data)
   return NULL;
 }
 
+/* The janitor's one job, in the child: remove @path if it is still the
+ * socket of the dead producer.  Two things make it a loop.  Inode numbers
+ * are reused at once (ext4): a new producer's socket may carry ours, so
+ * only a socket nobody answers on (ECONNREFUSED) is ours.  And the kernel
+ * closes a dying process's descriptors one by one: the pipe that woke us
+ * may close before the listening socket, which then still answers for a
+ * moment.  So: look again every 10 ms for 2 s.  The directory lock is
+ * held only while looking, never while sleeping. */
+static void
+janitor_sweep (const char *path, const char *dir, const struct stat *ours)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+  memcpy (addr.sun_path, path, strlen (path));
+  for (int tries = 0; tries < 200; tries++) {
+    struct timespec nap = { 0, 10000000 };
+    struct stat now;
+    bool done = true;
+    int lock, probe;
+
+    lock = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock >= 0)
+      flock (lock, LOCK_EX);
+    if (lstat (path, &now) == 0 && now.st_dev == ours->st_dev
+        && now.st_ino == ours->st_ino && S_ISSOCK (now.st_mode)) {
+      probe = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+          0);
+      if (probe >= 0 && connect (probe, (struct sockaddr *) &addr,
+              sizeof (addr)) < 0 && errno == ECONNREFUSED)
+        unlink (path);
+      else
+        done = false;           /* answered: still closing, or a new one */
+      if (probe >= 0)
+        close (probe);
+    }
+    if (lock >= 0)
+      close (lock);
+    if (done)
+      return;
+    nanosleep (&nap, NULL);
+  }
+}
+
 /* The janitor: a small child process that outlives us only to remove our
  * socket file.  It waits for end-of-file on a pipe whose only writer is
  * this process, which the kernel closes however we end (kill -9
@@ -501,9 +550,7 @@ start_janitor (zc_producer_t * p)
     return ret;
   }
   if (pid == 0) {
-    struct stat now;
     char byte;
-    int lock;
 
     /* Ctrl-C reaches the whole process group: the producer handles it,
      * the janitor must see it through. */
@@ -517,21 +564,7 @@ start_janitor (zc_producer_t * p)
       close_range (0, (unsigned) pipefd[0] - 1, 0);
     close_range ((unsigned) pipefd[0] + 1, ~0u, 0);
     while (read (pipefd[0], &byte, 1) < 0 && errno == EINTR);
-    lock = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (lock >= 0)
-      flock (lock, LOCK_EX);
-    /* Inode numbers are reused at once (ext4): a new producer's socket
-     * may carry ours.  Only one that nobody answers on is ours. */
-    if (lstat (p->path, &now) == 0 && now.st_dev == st.st_dev
-        && now.st_ino == st.st_ino && S_ISSOCK (now.st_mode)) {
-      struct sockaddr_un addr = { .sun_family = AF_UNIX };
-      int probe = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
-
-      memcpy (addr.sun_path, p->path, strlen (p->path));
-      if (probe >= 0 && connect (probe, (struct sockaddr *) &addr,
-              sizeof (addr)) < 0 && errno == ECONNREFUSED)
-        unlink (p->path);
-    }
+    janitor_sweep (p->path, dir, &st);
     _exit (0);
   }
   close (pipefd[0]);

@@ -10,11 +10,14 @@
 #include <zc/producer.h>
 #include <zc/region.h>
 
+#include "duty.h"
 #include "endpoint.h"
 
 /* Largest format or sticky blob: a control message must fit a datagram. */
 #define ZC_FORMAT_MAX 60000u
 #define ZC_STICKY_MAX 32u
+/* Most blocks a SCALE_REQUEST can get. */
+#define ZC_SCALE_MAX 1024u
 /* Connections that have not said HELLO yet, and how long they may wait. */
 #define ZC_PENDING_MAX 16u
 #define ZC_PENDING_TIMEOUT_NS 2000000000ull
@@ -27,6 +30,7 @@ struct zc_gen
   zc_heartbeat_t *hb;
   zc_queues_t *queues;
   uint32_t generation;
+  zc_duty_t duty;               /* our node in this generation's ring */
   struct zc_gen *older;         /* generations still draining */
 };
 
@@ -77,6 +81,7 @@ struct zc_producer
   struct zc_sticky sticky[ZC_STICKY_MAX];
   unsigned n_sticky;
   uint64_t sequence;            /* last frame id (publishing thread only) */
+  _Atomic uint32_t scale_wanted;        /* blocks a consumer asked for */
 };
 
 struct zc_gen *zc_producer_gen_new (zc_producer_t * p, uint64_t block_size,

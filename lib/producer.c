@@ -43,10 +43,26 @@ zc_producer_gen_free (struct zc_gen *gen)
   free (gen);
 }
 
+/* SCALE_REQUEST, from the control thread: remembered for the publishing
+ * thread, which alone may start a generation (zc_producer_acquire). */
+static void
+scale_requested (void *user_data, unsigned from, uint64_t blocks)
+{
+  zc_producer_t *p = user_data;
+  uint32_t want = blocks > ZC_SCALE_MAX ? ZC_SCALE_MAX : (uint32_t) blocks;
+  uint32_t cur = atomic_load_explicit (&p->scale_wanted, memory_order_relaxed);
+
+  (void) from;
+  while (want > cur && !atomic_compare_exchange_weak_explicit
+      (&p->scale_wanted, &cur, want, memory_order_relaxed,
+          memory_order_relaxed));
+}
+
 struct zc_gen *
 zc_producer_gen_new (zc_producer_t * p, uint64_t block_size,
     uint32_t n_blocks, uint32_t generation)
 {
+  zc_duty_hooks_t hooks = { scale_requested, NULL, NULL, p };
   zc_region_config_t rc;
   struct zc_gen *gen;
   int ret;
@@ -72,6 +88,14 @@ zc_producer_gen_new (zc_producer_t * p, uint64_t block_size,
   gen->hb = zc_region_heartbeat (gen->region);
   gen->queues = zc_region_queues (gen->region);
   gen->generation = generation;
+  ret = zc_duty_join (&gen->duty, gen->region, ZC_PRODUCER_SLOT, generation,
+      p->cfg.heartbeat_timeout_ns, &hooks);
+  if (ret < 0) {
+    zc_region_close (gen->region);
+    free (gen);
+    errno = -ret;
+    return NULL;
+  }
   return gen;
 }
 
@@ -390,6 +414,11 @@ zc_producer_acquire (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
 
   if (p == NULL || frame == NULL)
     return -EINVAL;
+  /* A consumer asked for a larger pool: the next frame starts it. */
+  if (atomic_load_explicit (&p->scale_wanted, memory_order_relaxed) >
+      p->gen->pool->n_blocks)
+    zc_producer_resize (p, p->gen->pool->header->block_size,
+        atomic_load_explicit (&p->scale_wanted, memory_order_relaxed));
   gen = p->gen;
   memset (frame, 0, sizeof (*frame));
   ret = zc_guard_acquire (gen->pool, ZC_PRODUCER_SLOT, 0, &frame->guard);

@@ -6,6 +6,7 @@
  *   component 0   heartbeat block (heartbeat.c): participant slots
  *   component 1   pool (pool.c): block control lines in meta, blocks in data
  *   component 2   descriptor queues (queue.c): one per participant slot
+ *   component 3   MessageRing (msgring.c): a node per participant slot
  *
  * Creation runs the three phases of layout.h: reserve (size the components,
  * create the sealed files), header (region header and component table),
@@ -39,6 +40,7 @@ enum
   REGION_HEARTBEAT = 0,
   REGION_POOL = 1,
   REGION_QUEUES = 2,
+  REGION_MSGRING = 3,
   REGION_N_COMPONENTS
 };
 
@@ -48,6 +50,7 @@ struct zc_region
   zc_heartbeat_t hb;
   zc_pool_t pool;
   zc_queues_t queues;
+  zc_msgring_t ring;
   bool creator;
 };
 
@@ -63,7 +66,7 @@ zc_region_create (const char *debug_name, const zc_region_config_t * config,
 {
   struct zc_component_spec specs[REGION_N_COMPONENTS];
   struct zc_layout_plan plan;
-  const struct zc_component_entry *hb_e, *pool_e, *q_e;
+  const struct zc_component_entry *hb_e, *pool_e, *q_e, *ring_e;
   struct zc_region_header *hdr;
   zc_region_t *region = NULL;
   uint64_t pool_meta, pool_data, start_time;
@@ -88,6 +91,10 @@ zc_region_create (const char *debug_name, const zc_region_config_t * config,
   specs[REGION_QUEUES].kind = ZC_COMPONENT_QUEUES;
   specs[REGION_QUEUES].meta_size = zc_queues_footprint (config->n_slots);
   specs[REGION_QUEUES].data_size = 0;
+  specs[REGION_MSGRING].kind = ZC_COMPONENT_MSGRING;
+  specs[REGION_MSGRING].meta_size = zc_msgring_footprint (config->n_slots,
+      ZC_REGION_RING_PAYLOAD);
+  specs[REGION_MSGRING].data_size = 0;
   ret = zc_layout_plan_components (specs, REGION_N_COMPONENTS, &plan);
   if (ret < 0)
     return ret;
@@ -137,6 +144,14 @@ zc_region_create (const char *debug_name, const zc_region_config_t * config,
     goto failed;
   zc_layout_mark_constructed (meta, REGION_QUEUES);
 
+  ring_e = &plan.components[REGION_MSGRING];
+  ret = zc_msgring_construct (&region->ring, meta + ring_e->meta_offset,
+      ring_e->meta_size, config->n_slots, ZC_REGION_RING_PAYLOAD,
+      ZC_MSGRING_DEFAULT_DUTY_TIMEOUT_NS);
+  if (ret < 0)
+    goto failed;
+  zc_layout_mark_constructed (meta, REGION_MSGRING);
+
   zc_layout_mark_constructed (meta, -1);
   *out = region;
   return 0;
@@ -177,7 +192,7 @@ find_component (const zc_segment_t * seg, uint32_t kind,
 int
 zc_region_open (int meta_fd, int data_fd, zc_region_t ** out)
 {
-  struct zc_component_entry hb_e, pool_e, q_e;
+  struct zc_component_entry hb_e, pool_e, q_e, ring_e;
   zc_region_t *region;
   uint8_t *meta, *data;
   int ret;
@@ -208,6 +223,9 @@ zc_region_open (int meta_fd, int data_fd, zc_region_t ** out)
   ret = find_component (region->seg, ZC_COMPONENT_QUEUES, &q_e);
   if (ret < 0)
     goto failed;
+  ret = find_component (region->seg, ZC_COMPONENT_MSGRING, &ring_e);
+  if (ret < 0)
+    goto failed;
 
   ret = zc_heartbeat_attach (&region->hb, meta + hb_e.meta_offset,
       hb_e.meta_size);
@@ -222,6 +240,10 @@ zc_region_open (int meta_fd, int data_fd, zc_region_t ** out)
     goto failed;
   ret = zc_queues_attach (&region->queues, meta + q_e.meta_offset,
       q_e.meta_size);
+  if (ret < 0)
+    goto failed;
+  ret = zc_msgring_attach (&region->ring, meta + ring_e.meta_offset,
+      ring_e.meta_size);
   if (ret < 0)
     goto failed;
 
@@ -249,6 +271,7 @@ zc_region_close (zc_region_t * region)
      * the segment, so taking one down is clearing its bit; peers that
      * opened earlier keep a valid mapping. */
     zc_layout_mark_destructed (meta, -1);
+    zc_layout_mark_destructed (meta, REGION_MSGRING);
     zc_layout_mark_destructed (meta, REGION_QUEUES);
     zc_layout_mark_destructed (meta, REGION_POOL);
     zc_layout_mark_destructed (meta, REGION_HEARTBEAT);
@@ -279,6 +302,12 @@ zc_queues_t *
 zc_region_queues (zc_region_t * region)
 {
   return region ? &region->queues : NULL;
+}
+
+zc_msgring_t *
+zc_region_msgring (zc_region_t * region)
+{
+  return region ? &region->ring : NULL;
 }
 
 bool

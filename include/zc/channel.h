@@ -85,6 +85,11 @@ typedef struct zc_channel_stats
   uint32_t generation;          /**< current pool generation */
   uint32_t n_consumers;
   zc_pool_stats_t pool;         /**< occupancy of the current pool */
+  int32_t duty_slot;            /**< MessageRing duty holder, -1 none */
+  uint64_t duty_token;          /**< bumped at every change of holder */
+  uint64_t ring_reclaims;       /**< participants the duty holders reclaimed */
+  uint64_t ring_crc_verifies;   /**< CRC checks the duty holders ran */
+  uint64_t ring_owner_changes;  /**< duty take-overs and hand-overs */
   zc_consumer_stats_t consumers[ZC_CHANNEL_MAX_CONSUMERS];
 } zc_channel_stats_t;
 

@@ -108,6 +108,23 @@ int zc_consumer_receive (zc_consumer_t * consumer, zc_event_t * event,
 int zc_consumer_release (zc_consumer_t * consumer, zc_frame_t * frame);
 
 /**
+ * zc_consumer_verify:
+ * @consumer: a consumer
+ * @frame: a frame we hold
+ * @timeout_ns: how long to wait for the answer (< 0: 1 s)
+ *
+ * Asks the channel's duty holder (the producer, normally) over the
+ * MessageRing to check the frame's CRC32C (L2; the producer must have
+ * @crc on).  A mismatch trips the pool's circuit breaker and is broadcast
+ * to every participant (GUARD_TRIP).  Call from the receiving thread.
+ *
+ * Returns: 0 when the data is intact, ZC_ECRC, -ENODATA (published without
+ * a CRC), -ETIMEDOUT, or a negative code.
+ */
+int zc_consumer_verify (zc_consumer_t * consumer, const zc_frame_t * frame,
+    int64_t timeout_ns);
+
+/**
  * zc_consumer_cancel:
  * @consumer: a consumer
  * @cancel: true: a receive in progress or to come returns -ECANCELED until

@@ -2,7 +2,7 @@
  *
  * A region is what a producer creates and what peers open: one segment
  * (segment.h) laid out as layout.h describes, holding a heartbeat block, a
- * pool and one descriptor queue per participant slot.  zc_region_create()
+ * pool, one descriptor queue per participant slot and the MessageRing.  zc_region_create()
  * runs the three construction phases; zc_region_open() validates the
  * layout and every component before it hands anything out.
  *
@@ -18,6 +18,7 @@
 
 #include <zc/guard.h>
 #include <zc/heartbeat.h>
+#include <zc/msgring.h>
 #include <zc/pool.h>
 #include <zc/queue.h>
 #include <zc/segment.h>
@@ -25,6 +26,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Payload bytes per MessageRing node in a region. */
+#define ZC_REGION_RING_PAYLOAD 1024u
 
 /** What a region holds. */
 typedef struct zc_region_config
@@ -76,6 +80,8 @@ zc_pool_t *zc_region_pool (zc_region_t * region);
 zc_heartbeat_t *zc_region_heartbeat (zc_region_t * region);
 /** zc_region_queues: Returns: the region's descriptor queues. */
 zc_queues_t *zc_region_queues (zc_region_t * region);
+/** zc_region_msgring: Returns: the region's MessageRing. */
+zc_msgring_t *zc_region_msgring (zc_region_t * region);
 /** zc_region_is_creator: Returns: whether this handle built the region. */
 bool zc_region_is_creator (const zc_region_t * region);
 

@@ -8,10 +8,15 @@
  *     per message;
  *   - "spin 20us": the receiver watches @head for up to 20 us first;
  *   - "eventfd": two bare eventfds, blocking reads, no queue: the floor
- *     the kernel's wake-up puts under the "sleep" figures.
+ *     the kernel's wake-up puts under the "sleep" figures;
+ *   - "socket": the alternative design, each descriptor sent as a 256-byte
+ *     SOCK_SEQPACKET message on a Unix socket pair, the receiver blocking
+ *     in recv() (or in poll() then recv(), as a receiver that also watches
+ *     other descriptors would).
  * Throughput: a one-way stream of descriptors, the producer waiting for
  * space when the consumer's limit (the full depth) is reached, the
- * consumer sleeping only when its queue is empty.
+ * consumer sleeping only when its queue is empty; and the same stream as
+ * socket messages, the sender blocking when the socket buffer is full.
  *
  *   bench-queue [ITERATIONS]
  *
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,7 +104,7 @@ receive (inbox * in, struct zc_desc *d, uint64_t spin_ns)
 }
 
 static void
-send (struct zc_queue *q, int bell, uint64_t seq)
+queue_send (struct zc_queue *q, int bell, uint64_t seq)
 {
   struct zc_desc d = {.sequence = seq };
 
@@ -133,6 +139,13 @@ reap (pid_t pid)
     die ("peer failed");
 }
 
+static void
+print_stream (const char *name, uint64_t n, double s)
+{
+  printf ("%-28s %9.0f msgs/s  %7.1f ns/msg  (%" PRIu64 " msgs)\n",
+      name, (double) n / s, s * 1e9 / (double) n, n);
+}
+
 /* Ping-pong through the queues: @a receives on @qa, @b on @qb. */
 static void
 bench_queue_ping_pong (const char *name, struct zc_queue *qa,
@@ -154,14 +167,14 @@ bench_queue_ping_pong (const char *name, struct zc_queue *qa,
   if (pid == 0) {
     for (uint64_t i = 0; i < warmup + n; i++) {
       receive (&b, &d, spin_ns);
-      send (a.q, a.bell, d.sequence);
+      queue_send (a.q, a.bell, d.sequence);
     }
     _exit (0);
   }
   for (uint64_t i = 0; i < warmup + n; i++) {
     uint64_t t0 = now_ns ();
 
-    send (b.q, b.bell, i);
+    queue_send (b.q, b.bell, i);
     receive (&a, &d, spin_ns);
     if (d.sequence != i)
       die ("out of order");
@@ -233,19 +246,120 @@ bench_stream (struct zc_queue *qa, struct zc_queue *qb, uint64_t n)
       if (d.sequence != i)
         _exit (1);
     }
-    send (p.q, p.bell, n);
+    queue_send (p.q, p.bell, n);
     _exit (0);
   }
   t0 = now_ns ();
   for (uint64_t i = 0; i < n; i++)
-    send (c.q, c.bell, i);
+    queue_send (c.q, c.bell, i);
   receive (&p, &d, 0);
   s = (double) (now_ns () - t0) / 1e9;
   reap (pid);
-  printf ("%-28s %12.0f msgs/s  %7.1f ns/msg  (%" PRIu64 " msgs)\n",
-      "one-way stream", (double) n / s, s * 1e9 / (double) n, n);
+  print_stream ("queue", n, s);
   close (c.bell);
   close (p.bell);
+}
+
+/* One whole message of sizeof (struct zc_desc) bytes, blocking; with
+ * @use_poll, poll() first as a receiver watching several descriptors
+ * would. */
+static bool
+sock_recv (int fd, struct zc_desc *d, bool use_poll)
+{
+  if (use_poll) {
+    struct pollfd pfd = { fd, POLLIN, 0 };
+
+    if (poll (&pfd, 1, 10000) != 1)
+      return false;
+  }
+  return recv (fd, d, sizeof (*d), 0) == (ssize_t) sizeof (*d);
+}
+
+static bool
+sock_send (int fd, const struct zc_desc *d)
+{
+  return send (fd, d, sizeof (*d), MSG_NOSIGNAL) == (ssize_t) sizeof (*d);
+}
+
+static void
+socket_pair (int sv[2])
+{
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    die ("socketpair");
+}
+
+static void
+bench_socket_ping_pong (const char *name, uint64_t n, bool use_poll,
+    uint64_t * one_way)
+{
+  struct zc_desc d = { 0 };
+  uint64_t warmup = n / 10;
+  int sv[2];
+  pid_t pid;
+
+  socket_pair (sv);
+  pid = fork ();
+  if (pid < 0)
+    die ("fork");
+  if (pid == 0) {
+    close (sv[0]);
+    for (uint64_t i = 0; i < warmup + n; i++)
+      if (!sock_recv (sv[1], &d, use_poll) || !sock_send (sv[1], &d))
+        _exit (1);
+    _exit (0);
+  }
+  close (sv[1]);
+  for (uint64_t i = 0; i < warmup + n; i++) {
+    uint64_t t0 = now_ns ();
+
+    d.sequence = i;
+    if (!sock_send (sv[0], &d) || !sock_recv (sv[0], &d, use_poll))
+      die ("socket ping-pong");
+    if (d.sequence != i)
+      die ("out of order");
+    if (i >= warmup)
+      one_way[i - warmup] = (now_ns () - t0) / 2;
+  }
+  reap (pid);
+  close (sv[0]);
+  print_latency (name, one_way, n);
+}
+
+/* One-way stream of socket messages; the receiver answers the last one
+ * and the clock stops there, as in bench_stream(). */
+static void
+bench_socket_stream (uint64_t n)
+{
+  struct zc_desc d = { 0 };
+  uint64_t t0;
+  int sv[2];
+  double s;
+  pid_t pid;
+
+  socket_pair (sv);
+  pid = fork ();
+  if (pid < 0)
+    die ("fork");
+  if (pid == 0) {
+    close (sv[0]);
+    for (uint64_t i = 0; i < n; i++)
+      if (!sock_recv (sv[1], &d, false) || d.sequence != i)
+        _exit (1);
+    _exit (sock_send (sv[1], &d) ? 0 : 1);
+  }
+  close (sv[1]);
+  t0 = now_ns ();
+  for (uint64_t i = 0; i < n; i++) {
+    d.sequence = i;
+    if (!sock_send (sv[0], &d))
+      die ("socket stream");
+  }
+  if (!sock_recv (sv[0], &d, false))
+    die ("socket stream end");
+  s = (double) (now_ns () - t0) / 1e9;
+  reap (pid);
+  close (sv[0]);
+  print_stream ("socket", n, s);
 }
 
 int
@@ -267,14 +381,19 @@ main (int argc, char **argv)
   if (zc_queues_construct (&qs, mem, size, 2) < 0)
     die ("zc_queues_construct");
 
-  printf ("%" PRIu64 " round trips each, one-way = round trip / 2\n", n);
+  printf ("one-way latency, %" PRIu64 " round trips each, one-way = round "
+      "trip / 2, 256-byte messages\n", n);
   bench_eventfd_ping_pong (n, one_way);
   bench_queue_ping_pong ("queue, sleep every time", zc_queues_get (&qs, 0),
       zc_queues_get (&qs, 1), n, 0, one_way);
   bench_queue_ping_pong ("queue, spin 20 us, sleep", zc_queues_get (&qs, 0),
       zc_queues_get (&qs, 1), n, SPIN_NS, one_way);
+  bench_socket_ping_pong ("socket, recv", n, false, one_way);
+  bench_socket_ping_pong ("socket, poll + recv", n, true, one_way);
+  printf ("throughput, one-way streams\n");
   bench_stream (zc_queues_get (&qs, 0), zc_queues_get (&qs, 1),
       n * STREAM_FACTOR);
+  bench_socket_stream (n * STREAM_FACTOR);
   free (one_way);
   return 0;
 }

@@ -428,6 +428,75 @@ test_everything_killed_leaves_nothing (void)
   close (rp);
 }
 
+
+static void
+test_crc_verify_over_the_ring_and_breaker (void)
+{
+  zc_producer_config_t cfg;
+  zc_channel_stats_t st;
+  zc_producer_t *p;
+  zc_frame_t f;
+  int report;
+  pid_t a;
+
+  private_runtime_dir ();
+  zc_producer_config_init (&cfg);
+  cfg.name = "crc";
+  cfg.crc = true;
+  ZC_CHECK_OK (zc_producer_new (&cfg, &p));
+  a = spawn ("crc", "crc", 0, &report);
+  ZC_CHECK (zc_producer_wait_consumers (p, 1, 20 * SEC) == 1);
+  ZC_CHECK_EQ (publish (p, 0, 4096, 10 * SEC), 1);
+  /* The producer (duty holder) checked it on the consumer's request. */
+  ZC_CHECK_EQ ((int64_t) read_report (report, 20000), 0);
+
+  /* Frame 1 is damaged after publish (as a stray write would do): the
+   * consumer sees the damage, asks again, and the check trips the pool. */
+  ZC_CHECK_OK (zc_producer_acquire (p, &f, 10 * SEC));
+  uint8_t *data = f.data;
+  frame_pattern_fill (data, 4096, 1);
+  f.desc.size = 4096;
+  ZC_CHECK_EQ (zc_producer_publish (p, &f, 10 * SEC), 1);
+  data[100] ^= 0xff;
+  ZC_CHECK_EQ ((int64_t) read_report (report, 20000), ZC_ECRC);
+  ZC_CHECK_EQ (zc_producer_acquire (p, &f, 0), ZC_ETRIPPED);
+  zc_producer_get_stats (p, &st);
+  ZC_CHECK (st.pool.tripped);
+  ZC_CHECK_EQ (st.duty_slot, 0);
+  ZC_CHECK (st.ring_crc_verifies >= 2);
+  zc_producer_free (p);
+  expect_exit_ok (a, 30);
+  close (report);
+}
+
+static void
+test_hung_producer_a_consumer_takes_duty_and_reclaims (void)
+{
+  pid_t producer, watcher, victim;
+  int rp, rw, rv;
+
+  private_runtime_dir ();
+  watcher = spawn ("duty", "hung", 0, &rw);
+  victim = spawn ("hold", "hung", 3, &rv);
+  producer = spawn ("produce", "hung", 2, &rp);
+  ZC_CHECK_EQ (read_report (rp, 20000), 2);
+  ZC_CHECK_EQ (read_report (rv, 20000), 3);     /* victim holds 3 blocks */
+  /* The producer hangs: nobody answers the victim's death but the ring. */
+  ZC_CHECK_EQ (kill (producer, SIGSTOP), 0);
+  ZC_CHECK_EQ (kill (victim, SIGKILL), 0);
+  zc_test_wait (victim, 10);
+  /* The watcher reports once it holds the duty and has reclaimed: the
+   * pool's free count it then sees has the victim's blocks back. */
+  ZC_CHECK (read_report (rw, 20000) >= 8 - 1);  /* producer may hold one */
+  kill (producer, SIGKILL);
+  zc_test_wait (producer, 10);
+  kill (watcher, SIGKILL);
+  zc_test_wait (watcher, 10);
+  close (rp);
+  close (rw);
+  close (rv);
+}
+
 /* ---- peers ---- */
 
 static void
@@ -490,6 +559,58 @@ peer_main (const char *role, const char *name, uint64_t arg, int fd)
     report (fd, arg);
     for (;;)
       pause ();
+  }
+
+
+  if (strcmp (role, "crc") == 0) {
+    /* Asks for a check of frame 0, then of frame 1 once it sees frame 1
+     * damaged; reports both answers. */
+    for (n = 0; n < 2;) {
+      uint64_t num;
+
+      r = zc_consumer_receive (c, &ev, 30 * SEC);
+      PEER_CHECK (r > 0);
+      if (ev.type != ZC_EVENT_FRAME)
+        continue;
+      if (n == 1) {
+        uint64_t end = zc_now_ns () + 10 * SEC;
+        while (frame_pattern_check (ev.frame.data, ev.frame.desc.size, &num)
+            && zc_now_ns () < end)
+          usleep (100);
+      }
+      report (fd, (uint64_t) (int64_t) zc_consumer_verify (c, &ev.frame,
+              10 * SEC));
+      zc_consumer_release (c, &ev.frame);
+      n++;
+    }
+    for (;;) {
+      r = zc_consumer_receive (c, &ev, 30 * SEC);
+      PEER_CHECK (r > 0);
+      if (ev.type == ZC_EVENT_DISCONNECTED)
+        break;
+    }
+    zc_consumer_free (c);
+    return 0;
+  }
+
+  if (strcmp (role, "duty") == 0) {
+    /* Receives until it holds the ring's duty and the duty holders have
+     * reclaimed someone; reports the pool's free blocks then. */
+    zc_channel_stats_t st;
+    uint64_t end = zc_now_ns () + 60 * SEC;
+
+    while (zc_now_ns () < end) {
+      r = zc_consumer_receive (c, &ev, 100 * MS);
+      if (r == ZC_EVENT_FRAME)
+        zc_consumer_release (c, &ev.frame);
+      if (zc_consumer_get_stats (c, &st) == 0
+          && st.duty_slot == zc_consumer_slot (c) && st.ring_reclaims > 0) {
+        report (fd, st.pool.n_free);
+        for (;;)
+          pause ();
+      }
+    }
+    return 1;
   }
 
   if (strcmp (role, "follow") == 0) {
@@ -598,6 +719,8 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_late_join_gets_format_and_sticky_first),
   ZC_TEST (test_format_change_starts_new_generation),
   ZC_TEST (test_everything_killed_leaves_nothing),
+  ZC_TEST (test_crc_verify_over_the_ring_and_breaker),
+  ZC_TEST (test_hung_producer_a_consumer_takes_duty_and_reclaims),
 };
 
 int

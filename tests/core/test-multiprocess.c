@@ -12,7 +12,7 @@
 
 #include "zc-test.h"
 #include "../examples/frame-pattern.h"
-#include "../examples/pool-demo.h"
+#include "pool-wire.h"
 
 #define SECOND INT64_C (1000000000)
 #define N_BLOCKS 8

@@ -1,8 +1,8 @@
-/* The little wire protocol of the pool demo (pool-writer, pool-reader).
+/* The little wire protocol of test-multiprocess's pool-level peers.
  *
- * A stand-in until channels (the next step of libzc) carry descriptors in
- * shared memory: here the writer tells each reader which block to read
- * over its Unix socket.
+ * Below the channel layer on purpose: these tests exercise pools, guards
+ * and heartbeats across processes on their own, so the writer tells each
+ * reader which block to read over a plain Unix socket.
  *
  *   reader -> writer   (connect)
  *   writer -> reader   segment descriptors, zc_segment_send_fds()
@@ -10,8 +10,8 @@
  *   writer -> reader   struct pool_demo_frame, one per published block,
  *                      then one with POOL_DEMO_END
  */
-#ifndef POOL_DEMO_H
-#define POOL_DEMO_H
+#ifndef POOL_WIRE_H
+#define POOL_WIRE_H
 
 #include <stdint.h>
 
@@ -32,4 +32,4 @@ struct pool_demo_frame
 };
 _Static_assert (sizeof (struct pool_demo_frame) == 16, "wire struct");
 
-#endif /* POOL_DEMO_H */
+#endif /* POOL_WIRE_H */
