@@ -741,6 +741,23 @@ zc_consumer_verify (zc_consumer_t * c, const zc_frame_t * frame,
   return c->verify_result;
 }
 
+int
+zc_consumer_request_blocks (zc_consumer_t * c, uint32_t n_blocks)
+{
+  zc_msg_t msg = { 0 };
+
+  if (c == NULL)
+    return -EINVAL;
+  if (c->gen == NULL)
+    return -ENOTCONN;
+  msg.type = ZC_MSG_SCALE_REQUEST;
+  msg.flags = ZC_MSG_UNI;
+  msg.dst = ZC_PRODUCER_SLOT + 1;
+  msg.arg[0] = n_blocks;
+  return zc_msgring_send (zc_region_msgring (c->gen->region), c->gen->slot,
+      &msg);
+}
+
 void
 zc_consumer_cancel (zc_consumer_t * c, bool cancel)
 {

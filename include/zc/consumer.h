@@ -125,6 +125,20 @@ int zc_consumer_verify (zc_consumer_t * consumer, const zc_frame_t * frame,
     int64_t timeout_ns);
 
 /**
+ * zc_consumer_request_blocks:
+ * @consumer: an attached consumer
+ * @n_blocks: pool size wanted (the producer grants up to 1024)
+ *
+ * Asks the producer over the MessageRing (SCALE_REQUEST) for a larger
+ * pool, e.g. because this consumer must hold more frames at once than the
+ * pool allows.  The producer starts a new pool generation with its next
+ * frame; the consumer follows as with any generation change.
+ *
+ * Returns: 0 when sent, -ENOTCONN, -EAGAIN (ring busy: try again).
+ */
+int zc_consumer_request_blocks (zc_consumer_t * consumer, uint32_t n_blocks);
+
+/**
  * zc_consumer_cancel:
  * @consumer: a consumer
  * @cancel: true: a receive in progress or to come returns -ECANCELED until

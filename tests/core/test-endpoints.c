@@ -497,6 +497,33 @@ test_hung_producer_a_consumer_takes_duty_and_reclaims (void)
   close (rv);
 }
 
+static void
+test_scale_request_grows_the_pool (void)
+{
+  zc_channel_stats_t st;
+  zc_producer_t *p;
+  uint64_t n = 0;
+  pid_t a;
+
+  private_runtime_dir ();
+  p = make_producer ("grow", ZC_POLICY_BLOCK, 4096, 8, 0);
+  a = spawn ("scale", "grow", 24, NULL);
+  ZC_CHECK (zc_producer_wait_consumers (p, 1, 20 * SEC) == 1);
+  /* Frames flow until the request has crossed the ring and a frame has
+   * started the larger generation. */
+  do {
+    ZC_CHECK_EQ (publish (p, n++, 4096, 10 * SEC), 1);
+    zc_producer_get_stats (p, &st);
+    ZC_CHECK (n < 100000);
+  } while (st.generation == 1);
+  ZC_CHECK_EQ (st.pool.n_blocks, 24);
+  for (int i = 0; i < 100; i++)
+    ZC_CHECK_EQ (publish (p, n++, 4096, 10 * SEC), 1);
+  zc_producer_send_eos (p);
+  zc_producer_free (p);
+  expect_exit_ok (a, 30);
+}
+
 /* ---- peers ---- */
 
 static void
@@ -642,6 +669,7 @@ peer_main (const char *role, const char *name, uint64_t arg, int fd)
     return 0;
   }
 
+  /* scale: asks for @arg blocks at its first frame, then as verify. */
   /* verify, lossy, latejoin, resize: every frame checked, in order, to EOS. */
   bool connected = false, switched = false;
   uint64_t size = 0;
@@ -669,6 +697,8 @@ peer_main (const char *role, const char *name, uint64_t arg, int fd)
     } else if (ev.type == ZC_EVENT_FRAME) {
       PEER_CHECK (connected);
       PEER_CHECK (frame_pattern_check (ev.frame.data, ev.frame.desc.size, &n));
+      if (count == 0 && strcmp (role, "scale") == 0)
+        PEER_CHECK (zc_consumer_request_blocks (c, (uint32_t) arg) == 0);
       if (count == 0 && strcmp (role, "latejoin") == 0) {
         PEER_CHECK (sticky == 2);
         expected = n;           /* joined mid-stream */
@@ -699,7 +729,7 @@ peer_main (const char *role, const char *name, uint64_t arg, int fd)
       PEER_CHECK (!"unexpected event");
     }
   }
-  PEER_CHECK (arg == 0 || count == arg);
+  PEER_CHECK (arg == 0 || strcmp (role, "scale") == 0 || count == arg);
   /* After EOS the producer leaves cleanly: a goodbye, not a crash. */
   r = zc_consumer_receive (c, &ev, 30 * SEC);
   PEER_CHECK (r == ZC_EVENT_DISCONNECTED);
@@ -721,6 +751,7 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_everything_killed_leaves_nothing),
   ZC_TEST (test_crc_verify_over_the_ring_and_breaker),
   ZC_TEST (test_hung_producer_a_consumer_takes_duty_and_reclaims),
+  ZC_TEST (test_scale_request_grows_the_pool),
 };
 
 int
