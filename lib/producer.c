@@ -414,11 +414,16 @@ zc_producer_acquire (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
 
   if (p == NULL || frame == NULL)
     return -EINVAL;
-  /* A consumer asked for a larger pool: the next frame starts it. */
-  if (atomic_load_explicit (&p->scale_wanted, memory_order_relaxed) >
-      p->gen->pool->n_blocks)
-    zc_producer_resize (p, p->gen->pool->header->block_size,
-        atomic_load_explicit (&p->scale_wanted, memory_order_relaxed));
+  /* A consumer asked for a larger pool: the next frame starts it.  One
+   * attempt per request: a pool that cannot grow (1 GiB segment limit,
+   * memory) stays as it is. */
+  {
+    uint32_t want = atomic_exchange_explicit (&p->scale_wanted, 0,
+        memory_order_relaxed);
+
+    if (want > p->gen->pool->n_blocks)
+      zc_producer_resize (p, p->gen->pool->header->block_size, want);
+  }
   gen = p->gen;
   memset (frame, 0, sizeof (*frame));
   ret = zc_guard_acquire (gen->pool, ZC_PRODUCER_SLOT, 0, &frame->guard);
