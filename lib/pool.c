@@ -30,17 +30,14 @@
  * state word.
  */
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <zc/error.h>
 #include <zc/pool.h>
 #include <zc/segment.h>
+
+#include "futex.h"
 
 #define POOL_HEADER_SIZE ((uint64_t) sizeof (struct zc_pool_header))
 #define BLOCK_CTL_SIZE ((uint64_t) sizeof (struct zc_block_ctl))
@@ -207,13 +204,6 @@ zc_pool_attach (zc_pool_t * pool, void *meta, uint64_t meta_size,
   return 0;
 }
 
-static long
-futex (_Atomic uint32_t * addr, int op, uint32_t val,
-    const struct timespec *timeout)
-{
-  return syscall (SYS_futex, addr, op, val, timeout, NULL, 0);
-}
-
 /* Wakes every sleeper of every process.  Waking one would be enough for
  * one returned block only if the woken acquirer were sure to take it, but
  * it may leave without a block (its deadline passed, its own process is
@@ -222,7 +212,7 @@ futex (_Atomic uint32_t * addr, int op, uint32_t val,
 static void
 wake_all (zc_pool_t * pool)
 {
-  futex (&pool->header->release_seq, FUTEX_WAKE, INT_MAX, NULL);
+  zc_futex_wake_all (&pool->header->release_seq);
 }
 
 /* Bumps the futex word so that a sleeper about to sleep sees a change,
@@ -235,15 +225,6 @@ signal_waiters (zc_pool_t * pool)
       memory_order_seq_cst);
   if (atomic_load_explicit (&pool->header->waiters, memory_order_seq_cst) > 0)
     wake_all (pool);
-}
-
-static uint64_t
-monotonic_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * UINT64_C (1000000000) + (uint64_t) ts.tv_nsec;
 }
 
 /* One pass over the blocks from a rotating start: most of the time the
@@ -286,24 +267,18 @@ zc_pool_acquire (zc_pool_t * pool, unsigned slot, int64_t timeout_ns,
     uint32_t * index)
 {
   struct zc_pool_header *hdr;
-  uint64_t deadline = 0;
+  uint64_t deadline;
 
   if (pool == NULL || index == NULL || slot >= ZC_MAX_PARTICIPANTS)
     return -EINVAL;
   if (!pool->data_writable)
     return ZC_EREADONLY;
   hdr = pool->header;
-
-  if (timeout_ns > 0) {
-    uint64_t now = monotonic_ns ();
-    deadline = (uint64_t) timeout_ns > UINT64_MAX - now ?
-        UINT64_MAX : now + (uint64_t) timeout_ns;
-  }
+  deadline = timeout_ns > 0 ? zc_deadline_after (timeout_ns) : UINT64_MAX;
 
   for (;;) {
-    struct timespec rel, *relp = NULL;
     uint32_t seen;
-    long r;
+    int r;
 
     /* Read the futex word before looking at anything it announces: a
      * release, flush or trip after this load changes the word, so the
@@ -322,26 +297,17 @@ zc_pool_acquire (zc_pool_t * pool, unsigned slot, int64_t timeout_ns,
     if (timeout_ns == 0)
       return -EAGAIN;
 
-    if (timeout_ns > 0) {
-      uint64_t now = monotonic_ns (), left;
-
-      if (now >= deadline)
-        return -ETIMEDOUT;
-      left = deadline - now;
-      rel.tv_sec = (time_t) (left / UINT64_C (1000000000));
-      rel.tv_nsec = (long) (left % UINT64_C (1000000000));
-      relp = &rel;
-    }
-
     /* seq_cst: our half of the Dekker pair drawn above block_return(). */
     atomic_fetch_add_explicit (&hdr->waiters, 1, memory_order_seq_cst);
-    r = futex (&hdr->release_seq, FUTEX_WAIT, seen, relp);
+    r = zc_futex_wait (&hdr->release_seq, seen, deadline);
     atomic_fetch_sub_explicit (&hdr->waiters, 1, memory_order_seq_cst);
 
-    /* Woken, word already changed (EAGAIN), signal (EINTR) or timed out:
-     * all go round again, the deadline check decides. */
-    if (r < 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT)
-      return -errno;
+    /* Woken, word already changed, signal or timed out: all go round
+     * again, the deadline check decides. */
+    if (r == -ETIMEDOUT)
+      return r;
+    if (r < 0 && r != -EINTR)
+      return r;
   }
 }
 

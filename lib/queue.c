@@ -38,16 +38,14 @@
  * says so).  Word-sized relaxed accesses cost the same as a memcpy here.
  */
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zc/error.h>
 #include <zc/queue.h>
+
+#include "futex.h"
 
 #define DEPTH ((uint64_t) ZC_QUEUE_DEPTH)
 #define MASK (DEPTH - 1)
@@ -239,13 +237,6 @@ desc_load (struct zc_desc *desc, const struct zc_desc *slot)
   memcpy (desc, words, sizeof (words));
 }
 
-static long
-futex (_Atomic uint32_t * addr, int op, uint32_t val,
-    const struct timespec *timeout)
-{
-  return syscall (SYS_futex, addr, op, val, timeout, NULL, 0);
-}
-
 /* Bumps the futex word, so a producer about to sleep on the old value
  * does not, and wakes one already asleep.  Every producer thread of every
  * process is woken: one producer per queue, but a process may also wait
@@ -254,7 +245,7 @@ static void
 wake_space (struct zc_queue *q)
 {
   atomic_fetch_add_explicit (&q->space_seq, 1, memory_order_seq_cst);
-  futex (&q->space_seq, FUTEX_WAKE, INT_MAX, NULL);
+  zc_futex_wake_all (&q->space_seq);
 }
 
 /* The consumer's half of the Dekker pair: called after a seq_cst update
@@ -463,15 +454,6 @@ zc_queue_finish_sleep (struct zc_queue *q, int doorbell_fd)
   while (r < 0 && errno == EINTR);
 }
 
-static uint64_t
-monotonic_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * UINT64_C (1000000000) + (uint64_t) ts.tv_nsec;
-}
-
 /* Dekker between a waiting producer and a releasing consumer, seq_cst:
  *
  *   producer                           consumer
@@ -490,22 +472,15 @@ monotonic_ns (void)
 int
 zc_queue_wait_space (struct zc_queue *q, int64_t timeout_ns)
 {
-  uint64_t deadline = 0;
+  uint64_t deadline;
   int ret;
 
   if (q == NULL)
     return -EINVAL;
-
-  if (timeout_ns > 0) {
-    uint64_t now = monotonic_ns ();
-    deadline = (uint64_t) timeout_ns > UINT64_MAX - now ?
-        UINT64_MAX : now + (uint64_t) timeout_ns;
-  }
+  deadline = timeout_ns > 0 ? zc_deadline_after (timeout_ns) : UINT64_MAX;
 
   for (;;) {
-    struct timespec rel, *relp = NULL;
     uint32_t seen;
-    long r;
 
     atomic_store_explicit (&q->writer_waiting, 1, memory_order_seq_cst);
     /* Acquire, and before the checks: a release or a state change after
@@ -526,31 +501,11 @@ zc_queue_wait_space (struct zc_queue *q, int64_t timeout_ns)
       ret = -ETIMEDOUT;
       break;
     }
-    if (timeout_ns > 0) {
-      uint64_t now = monotonic_ns (), left;
-
-      if (now >= deadline) {
-        ret = -ETIMEDOUT;
-        break;
-      }
-      left = deadline - now;
-      rel.tv_sec = (time_t) (left / UINT64_C (1000000000));
-      rel.tv_nsec = (long) (left % UINT64_C (1000000000));
-      relp = &rel;
-    }
-
-    /* Not FUTEX_PRIVATE_FLAG: the consumer waking us is another process. */
-    r = futex (&q->space_seq, FUTEX_WAIT, seen, relp);
-    /* Woken, word already changed (EAGAIN) or timed out: go round again,
-     * the checks and the deadline decide.  A signal is the caller's. */
-    if (r < 0 && errno == EINTR) {
-      ret = -EINTR;
+    /* Woken, word already changed or timed out: go round again, the
+     * checks and the deadline decide.  A signal is the caller's. */
+    ret = zc_futex_wait (&q->space_seq, seen, deadline);
+    if (ret < 0)
       break;
-    }
-    if (r < 0 && errno != EAGAIN && errno != ETIMEDOUT) {
-      ret = -errno;
-      break;
-    }
   }
 
   /* Relaxed: a stale 1 only costs the consumer a needless wake. */
