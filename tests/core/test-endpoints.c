@@ -21,17 +21,17 @@
 #define MS 1000000ll
 #define SEC 1000000000ll
 
-static char sock_dir[256];
+static char runtime_dir[64];
+static char sock_dir[128];
 
 /* A private runtime dir, so the socket directory is ours to inspect. */
 static void
 private_runtime_dir (void)
 {
-  char tmpl[] = "/tmp/zc-endpoints-XXXXXX";
-
-  ZC_CHECK (mkdtemp (tmpl) != NULL);
-  setenv ("XDG_RUNTIME_DIR", tmpl, 1);
-  snprintf (sock_dir, sizeof (sock_dir), "%s/zerocopy", tmpl);
+  snprintf (runtime_dir, sizeof (runtime_dir), "/tmp/zc-endpoints-XXXXXX");
+  ZC_CHECK (mkdtemp (runtime_dir) != NULL);
+  setenv ("XDG_RUNTIME_DIR", runtime_dir, 1);
+  snprintf (sock_dir, sizeof (sock_dir), "%s/zerocopy", runtime_dir);
 }
 
 static int
@@ -64,6 +64,16 @@ count_shm (void)
         ZC_FAIL ("timed out waiting for %s", #cond); \
       usleep (1000); \
     } } while (0)
+
+/* Every test ends here: the socket directory must be empty (a killed
+ * producer's janitor may take a moment), then it and the runtime dir go. */
+static void
+leave_nothing_behind (void)
+{
+  WAIT_FOR (count_entries (sock_dir) == 0, 5000);
+  ZC_CHECK (rmdir (sock_dir) == 0 || errno == ENOENT);
+  ZC_CHECK (rmdir (runtime_dir) == 0);
+}
 
 /* Starts this binary as a peer: --peer ROLE NAME ARG FD, FD the write end
  * of a pipe whose read end we return in @result. */
@@ -192,6 +202,7 @@ test_eight_consumers_get_every_byte (void)
     expect_exit_ok (kids[i], 30);
   ZC_CHECK_EQ (count_entries (sock_dir), 0);
   ZC_CHECK_EQ (count_shm (), shm);
+  leave_nothing_behind ();
 }
 
 static void
@@ -229,6 +240,7 @@ consumer_killed_mid_stream (zc_policy_t policy)
   zc_producer_free (p);
   expect_exit_ok (other, 30);
   close (report);
+  leave_nothing_behind ();
 }
 
 static void
@@ -282,6 +294,7 @@ test_producer_sigkill_seen_at_once_then_new_producer (void)
   close (ra);
   close (rb);
   close (rp);
+  leave_nothing_behind ();
 }
 
 static void
@@ -322,6 +335,7 @@ stalled_consumer_evicted (zc_policy_t policy)
   zc_test_wait (staller, 10);
   zc_producer_free (p);
   close (report);
+  leave_nothing_behind ();
 }
 
 static void
@@ -353,6 +367,7 @@ test_consumer_started_before_producer (void)
   zc_producer_send_eos (p);
   zc_producer_free (p);
   expect_exit_ok (a, 30);
+  leave_nothing_behind ();
 }
 
 static void
@@ -375,6 +390,7 @@ test_late_join_gets_format_and_sticky_first (void)
   zc_producer_send_eos (p);
   zc_producer_free (p);
   expect_exit_ok (a, 30);
+  leave_nothing_behind ();
 }
 
 static void
@@ -401,6 +417,7 @@ test_format_change_starts_new_generation (void)
   ZC_CHECK_EQ (st.pool.n_blocks, 6);
   zc_producer_free (p);
   expect_exit_ok (a, 30);
+  leave_nothing_behind ();
 }
 
 static void
@@ -426,6 +443,7 @@ test_everything_killed_leaves_nothing (void)
   WAIT_FOR (count_entries (sock_dir) == 0, 5000);
   ZC_CHECK_EQ (count_shm (), shm);
   close (rp);
+  leave_nothing_behind ();
 }
 
 
@@ -467,6 +485,7 @@ test_crc_verify_over_the_ring_and_breaker (void)
   zc_producer_free (p);
   expect_exit_ok (a, 30);
   close (report);
+  leave_nothing_behind ();
 }
 
 static void
@@ -495,6 +514,7 @@ test_hung_producer_a_consumer_takes_duty_and_reclaims (void)
   close (rp);
   close (rw);
   close (rv);
+  leave_nothing_behind ();
 }
 
 static void
@@ -522,6 +542,7 @@ test_scale_request_grows_the_pool (void)
   zc_producer_send_eos (p);
   zc_producer_free (p);
   expect_exit_ok (a, 30);
+  leave_nothing_behind ();
 }
 
 /* ---- peers ---- */
