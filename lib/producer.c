@@ -486,8 +486,30 @@ wait_for_room (zc_producer_t * p, unsigned slot, struct zc_queue *q,
   return p->active_mask & (UINT64_C (1) << slot) ? 0 : -ENOENT;
 }
 
+static int publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns,
+    bool keep);
+
 int
 zc_producer_publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
+{
+  return publish (p, frame, timeout_ns, false);
+}
+
+int
+zc_producer_publish_keep (zc_producer_t * p, zc_frame_t * frame,
+    int64_t timeout_ns)
+{
+  return publish (p, frame, timeout_ns, true);
+}
+
+void
+zc_producer_release (zc_producer_t * p, zc_frame_t * frame)
+{
+  zc_producer_discard (p, frame);
+}
+
+static int
+publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
 {
   uint64_t deadline;
   struct zc_gen *gen;
@@ -551,9 +573,12 @@ zc_producer_publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
   }
   pthread_mutex_unlock (&p->lock);
 
-  /* Our own reference last: with no consumer the block is free again. */
-  zc_guard_release (&frame->guard);
-  frame->priv = NULL;
+  /* Our own reference last: with no consumer the block is free again.
+   * Kept, it is a read reference until zc_producer_release(). */
+  if (!keep) {
+    zc_guard_release (&frame->guard);
+    frame->priv = NULL;
+  }
   return ret < 0 ? ret : delivered;
 }
 

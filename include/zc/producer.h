@@ -160,6 +160,31 @@ int zc_producer_publish (zc_producer_t * producer, zc_frame_t * frame,
     int64_t timeout_ns);
 
 /**
+ * zc_producer_publish_keep:
+ * @producer: a producer
+ * @frame: as zc_producer_publish()
+ * @timeout_ns: as zc_producer_publish()
+ *
+ * Like zc_producer_publish(), but the producer keeps its own (now
+ * read-only) reference: the block cannot go back to the pool while this
+ * process still reads it (a GstMemory in a tee branch, say).  Drop it with
+ * zc_producer_release().  On -EINVAL the frame is consumed.
+ *
+ * Returns: as zc_producer_publish().
+ */
+int zc_producer_publish_keep (zc_producer_t * producer, zc_frame_t * frame,
+    int64_t timeout_ns);
+
+/**
+ * zc_producer_release:
+ * @producer: a producer
+ * @frame: a frame published with zc_producer_publish_keep()
+ *
+ * Drops the producer's reference; the last holder returns the block.
+ */
+void zc_producer_release (zc_producer_t * producer, zc_frame_t * frame);
+
+/**
  * zc_producer_discard:
  * @producer: a producer
  * @frame: an acquired frame, given back unpublished

@@ -551,6 +551,42 @@ test_scale_request_grows_the_pool (void)
   leave_nothing_behind ();
 }
 
+/* The GstMemory bridge's case: the producer keeps reading a frame it
+ * published, so the block must not go back to the pool before it lets go
+ * too.  One process is enough: the consumer's slot is the same pid's. */
+static void
+test_publish_keep_holds_the_block_until_released (void)
+{
+  zc_consumer_config_t ccfg;
+  zc_consumer_t *c;
+  zc_producer_t *p;
+  zc_event_t ev;
+  zc_frame_t f;
+
+  private_runtime_dir ();
+  p = make_producer ("keep", ZC_POLICY_BLOCK, 4096, 4, 0);
+  zc_consumer_config_init (&ccfg);
+  ccfg.name = "keep";
+  ZC_CHECK_OK (zc_consumer_new (&ccfg, &c));
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 10 * SEC), ZC_EVENT_CONNECTED);
+
+  ZC_CHECK_OK (zc_producer_acquire (p, &f, 10 * SEC));
+  frame_pattern_fill (f.data, 4096, 7);
+  f.desc.size = 4096;
+  ZC_CHECK_EQ (zc_producer_publish_keep (p, &f, 10 * SEC), 1);
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 10 * SEC), ZC_EVENT_FRAME);
+  ZC_CHECK_OK (zc_consumer_release (c, &ev.frame));
+  ZC_CHECK_EQ (pool_free (p), 3);       /* still ours */
+  uint64_t n;
+  ZC_CHECK (frame_pattern_check (f.data, 4096, &n) && n == 7);
+  zc_producer_release (p, &f);
+  ZC_CHECK_EQ (pool_free (p), 4);
+
+  zc_consumer_free (c);
+  zc_producer_free (p);
+  leave_nothing_behind ();
+}
+
 /* ---- peers ---- */
 
 static void
@@ -779,6 +815,7 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_crc_verify_over_the_ring_and_breaker),
   ZC_TEST (test_hung_producer_a_consumer_takes_duty_and_reclaims),
   ZC_TEST (test_scale_request_grows_the_pool),
+  ZC_TEST (test_publish_keep_holds_the_block_until_released),
 };
 
 int
