@@ -395,7 +395,9 @@ tick (zc_producer_t * p, struct change_list *changes)
     zc_pool_stats_t st;
 
     zc_pool_get_stats (g->pool, &st);
-    if (st.n_free == st.n_blocks) {
+    /* Acquire pairs with gen_unref(): no thread here touches it still. */
+    if (st.n_free == st.n_blocks
+        && atomic_load_explicit (&g->refs, memory_order_acquire) == 1) {
       *link = g->older;
       zc_producer_gen_free (g);
     } else {

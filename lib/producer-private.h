@@ -31,6 +31,9 @@ struct zc_gen
   zc_queues_t *queues;
   uint32_t generation;
   zc_duty_t duty;               /* our node in this generation's ring */
+  /* 1 for the producer's list, plus one per frame this process holds
+   * (acquired, or published and kept); see gen_unref(). */
+  _Atomic int refs;
   struct zc_gen *older;         /* generations still draining */
 };
 
@@ -70,6 +73,7 @@ struct zc_producer
   _Atomic bool stopping;
   _Atomic bool flushing;
 
+  pthread_mutex_t resize_lock;  /* one zc_producer_resize() at a time */
   pthread_mutex_t lock;         /* everything below */
   pthread_cond_t changed;       /* signalled when consumers come or go */
   struct zc_gen *gen;           /* current generation; ->older the rest */

@@ -34,6 +34,17 @@ zc_producer_config_init (zc_producer_config_t * config)
   config->heartbeat_timeout_ns = 2000000000ull;
 }
 
+/* Drops a reference taken by acquire (one per outstanding frame).  The
+ * producer's own list holds the last one; the control thread frees an old
+ * generation when that is all that is left. */
+static void
+gen_unref (struct zc_gen *gen)
+{
+  /* Release: our last use of its memory happens before the control
+   * thread's acquire load that lets it unmap. */
+  atomic_fetch_sub_explicit (&gen->refs, 1, memory_order_release);
+}
+
 void
 zc_producer_gen_free (struct zc_gen *gen)
 {
@@ -88,6 +99,7 @@ zc_producer_gen_new (zc_producer_t * p, uint64_t block_size,
   gen->hb = zc_region_heartbeat (gen->region);
   gen->queues = zc_region_queues (gen->region);
   gen->generation = generation;
+  atomic_init (&gen->refs, 1);        /* the producer's list */
   ret = zc_duty_join (&gen->duty, gen->region, ZC_PRODUCER_SLOT, generation,
       p->cfg.heartbeat_timeout_ns, &hooks);
   if (ret < 0) {
@@ -145,6 +157,7 @@ zc_producer_new (const zc_producer_config_t * config, zc_producer_t ** out)
   if (p->cfg.default_limit > ZC_LIMIT_MAX)
     p->cfg.default_limit = ZC_LIMIT_MAX;
   pthread_mutex_init (&p->lock, NULL);
+  pthread_mutex_init (&p->resize_lock, NULL);
   pthread_cond_init (&p->changed, NULL);
 
   ret = zc_endpoint_socket_path (config->name, config->socket_path, p->path,
@@ -165,6 +178,7 @@ zc_producer_new (const zc_producer_config_t * config, zc_producer_t ** out)
 failed:
   zc_producer_gen_free (p->gen);
   pthread_mutex_destroy (&p->lock);
+  pthread_mutex_destroy (&p->resize_lock);
   pthread_cond_destroy (&p->changed);
   free (p);
   return ret;
@@ -198,6 +212,7 @@ zc_producer_free (zc_producer_t * p)
   for (unsigned i = 0; i < p->n_sticky; i++)
     free (p->sticky[i].data);
   pthread_mutex_destroy (&p->lock);
+  pthread_mutex_destroy (&p->resize_lock);
   pthread_cond_destroy (&p->changed);
   free (p);
 }
@@ -334,13 +349,25 @@ zc_producer_resize (zc_producer_t * p, uint64_t block_size, uint32_t n_blocks)
 {
   struct zc_gen *gen;
 
+  uint32_t next;
+
   if (p == NULL)
     return -EINVAL;
+  /* One resize at a time (the publishing thread's, or a SCALE_REQUEST's in
+   * the acquiring thread); the region is built outside the main lock. */
+  pthread_mutex_lock (&p->resize_lock);
+  pthread_mutex_lock (&p->lock);
   if (n_blocks == 0)
     n_blocks = p->gen->pool->n_blocks;
-  gen = zc_producer_gen_new (p, block_size, n_blocks, p->gen->generation + 1);
-  if (gen == NULL)
-    return -errno;
+  next = p->gen->generation + 1;
+  pthread_mutex_unlock (&p->lock);
+  gen = zc_producer_gen_new (p, block_size, n_blocks, next);
+  if (gen == NULL) {
+    int ret = -errno;
+
+    pthread_mutex_unlock (&p->resize_lock);
+    return ret;
+  }
 
   pthread_mutex_lock (&p->lock);
   for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
@@ -353,6 +380,7 @@ zc_producer_resize (zc_producer_t * p, uint64_t block_size, uint32_t n_blocks)
   gen->older = p->gen;
   p->gen = gen;
   pthread_mutex_unlock (&p->lock);
+  pthread_mutex_unlock (&p->resize_lock);
   return 0;
 }
 
@@ -421,15 +449,31 @@ zc_producer_acquire (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
     uint32_t want = atomic_exchange_explicit (&p->scale_wanted, 0,
         memory_order_relaxed);
 
-    if (want > p->gen->pool->n_blocks)
-      zc_producer_resize (p, p->gen->pool->header->block_size, want);
+    if (want > 0) {
+      uint32_t have;
+      uint64_t size;
+
+      pthread_mutex_lock (&p->lock);
+      have = p->gen->pool->n_blocks;
+      size = p->gen->pool->header->block_size;
+      pthread_mutex_unlock (&p->lock);
+      if (want > have)
+        zc_producer_resize (p, size, want);
+    }
   }
+  /* The generation is pinned by a reference, so that a resize in another
+   * thread cannot unmap it under a waiting acquire; the frame inherits it. */
+  pthread_mutex_lock (&p->lock);
   gen = p->gen;
+  atomic_fetch_add_explicit (&gen->refs, 1, memory_order_relaxed);
+  pthread_mutex_unlock (&p->lock);
+
   memset (frame, 0, sizeof (*frame));
   ret = zc_guard_acquire (gen->pool, ZC_PRODUCER_SLOT, 0, &frame->guard);
   if (ret == -EAGAIN && p->cfg.policy == ZC_POLICY_DROP) {
     pthread_mutex_lock (&p->lock);
-    revoke_until_free (p);
+    if (gen == p->gen)
+      revoke_until_free (p);
     pthread_mutex_unlock (&p->lock);
     ret = zc_guard_acquire (gen->pool, ZC_PRODUCER_SLOT, 0, &frame->guard);
   }
@@ -438,8 +482,10 @@ zc_producer_acquire (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
   if (ret == -EAGAIN && timeout_ns != 0)
     ret = zc_guard_acquire (gen->pool, ZC_PRODUCER_SLOT, timeout_ns,
         &frame->guard);
-  if (ret < 0)
+  if (ret < 0) {
+    gen_unref (gen);
     return ret;
+  }
   index = zc_guard_index (&frame->guard);
 
   frame->desc.block = index;
@@ -455,10 +501,16 @@ zc_producer_acquire (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns)
 void
 zc_producer_discard (zc_producer_t * p, zc_frame_t * frame)
 {
+  struct zc_gen *gen;
+
   if (p == NULL || frame == NULL || frame->priv == NULL)
     return;
-  zc_guard_release (&frame->guard);
+  gen = frame->priv;
   frame->priv = NULL;
+  /* Block first, then the generation: the control thread unmaps a
+   * drained generation only once nobody here holds a reference. */
+  zc_guard_release (&frame->guard);
+  gen_unref (gen);
 }
 
 /* Block policy: sleeps until consumer @slot releases something (or 100 ms
@@ -519,7 +571,7 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
     return -EINVAL;
   gen = frame->priv;
   if (frame->desc.size > frame->capacity
-      || frame->desc.meta_size > ZC_DESC_META_SIZE || gen != p->gen) {
+      || frame->desc.meta_size > ZC_DESC_META_SIZE) {
     zc_producer_discard (p, frame);
     return -EINVAL;
   }
@@ -533,13 +585,18 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
   ret = zc_guard_publish (&frame->guard, frame->desc.size, zc_now_ns (), 0,
       NULL);
   if (ret < 0) {
+    /* The guard let go of the block (overrun: the pool tripped). */
     frame->priv = NULL;
+    gen_unref (gen);
     return ret;
   }
   ret = 0;
 
   pthread_mutex_lock (&p->lock);
-  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+  /* Acquired before a resize: its consumers have moved on to the new
+   * generation, nobody reads this pool any more.  Nobody gets it. */
+  for (unsigned slot = 1; gen == p->gen && slot < ZC_MAX_PARTICIPANTS;
+      slot++) {
     uint64_t bit = UINT64_C (1) << slot;
     struct zc_queue *q;
     int r;
@@ -557,6 +614,8 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
         break;
       }
       r = wait_for_room (p, slot, q, deadline);
+      if (r == 0 && gen != p->gen)
+        r = -ESTALE;            /* resized meanwhile: see above */
       if (r < 0)
         break;
     }
@@ -575,10 +634,8 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
 
   /* Our own reference last: with no consumer the block is free again.
    * Kept, it is a read reference until zc_producer_release(). */
-  if (!keep) {
-    zc_guard_release (&frame->guard);
-    frame->priv = NULL;
-  }
+  if (!keep)
+    zc_producer_discard (p, frame);
   return ret < 0 ? ret : delivered;
 }
 
@@ -605,9 +662,10 @@ zc_producer_set_flushing (zc_producer_t * p, bool flushing)
   if (p == NULL)
     return;
   atomic_store_explicit (&p->flushing, flushing, memory_order_relaxed);
-  zc_pool_set_flushing (p->gen->pool, flushing);
   /* Wake a publish asleep on a consumer so it sees the flag. */
   pthread_mutex_lock (&p->lock);
+  for (struct zc_gen * g = p->gen; g; g = g->older)
+    zc_pool_set_flushing (g->pool, flushing);
   for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++)
     if (p->active_mask & (UINT64_C (1) << slot))
       zc_queue_wake_writer (zc_queues_get (p->gen->queues, slot));

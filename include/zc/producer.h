@@ -12,8 +12,10 @@
  * references go back to the pool at once), consumers that stopped showing
  * life for the heartbeat timeout (evicted, in every policy).
  *
- * Threads: acquire, publish, discard, set_format, set_sticky, resize and
- * send_eos are called from one thread at a time; get_stats from any.
+ * Threads: acquire may run in one thread while another publishes (a
+ * GstBufferPool upstream of a sink); publish, set_format, set_sticky,
+ * resize and send_eos from one thread at a time; discard, release,
+ * set_flushing and get_stats from any.
  */
 #ifndef ZC_PRODUCER_H
 #define ZC_PRODUCER_H
@@ -152,9 +154,10 @@ int zc_producer_acquire (zc_producer_t * producer, zc_frame_t * frame,
  * Hands the frame to every attached consumer and lets go of it.  The
  * frame is consumed whatever the result.
  *
- * Returns: the number of consumers that got it, -EINVAL (size above
- * capacity, meta too long), or -ETIMEDOUT when a consumer stayed full past
- * @timeout_ns (those that got it keep it).
+ * Returns: the number of consumers that got it (0 for a frame acquired
+ * before a resize: its generation has no readers any more), -EINVAL
+ * (size above capacity, meta too long), or -ETIMEDOUT when a consumer
+ * stayed full past @timeout_ns (those that got it keep it).
  */
 int zc_producer_publish (zc_producer_t * producer, zc_frame_t * frame,
     int64_t timeout_ns);
