@@ -1,0 +1,369 @@
+/* gst-zerocopy: GstZcBufferPool, a GstBufferPool over a libzc producer's
+ * block pool.
+ *
+ * Life: zcsink (or an application) creates the pool on its producer
+ * allocator and hands it upstream in the ALLOCATION query.  set_config
+ * reads caps, size, min and max; raw video with the VIDEO_META option gets
+ * its strides and plane offsets from gst_video_info_align(); when the
+ * blocks are too small or too few for the config, the producer starts a
+ * new pool generation (zc_producer_resize) with blocks that fit.
+ * set_active(TRUE) clears flushing; acquire claims a free block and wraps
+ * it in a fresh buffer; the sink publishes it; the buffer's last unref
+ * comes back through release_buffer, which frees the buffer: the memory's
+ * last unref then returns the block, or leaves it to the consumers that
+ * still read it.
+ *
+ * Nothing is ever recycled, so GstBufferPool's own free-buffer queue, its
+ * preallocation of min-buffers (start) and its max-buffers accounting are
+ * all bypassed: acquire_buffer, release_buffer, start and stop are ours.
+ * The limit on buffers in flight is the number of free blocks.  The base
+ * class still counts outstanding buffers, which is what keeps set_config
+ * from running while buffers of the old config are alive.
+ *
+ * Flushing: flush_start (set_flushing TRUE, set_active FALSE) sets the
+ * producer flushing, which wakes a waiting acquire at once with -ECANCELED.
+ * The producer's flag is shared with zcsink's own unlock, so acquire also
+ * waits in slices and looks at the pool's flushing state after each.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+
+#include <gst/video/video.h>
+#include <gst/zc/gstzcbufferpool.h>
+#include "gstzcallocator-private.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_zc_buffer_pool_debug);
+#define GST_CAT_DEFAULT gst_zc_buffer_pool_debug
+
+/* Longest single wait in acquire before the flushing state is looked at
+ * again: only matters when someone else cleared the producer's flag. */
+#define ACQUIRE_SLICE_NS (100 * GST_MSECOND)
+
+/* Blocks beyond max-buffers: what consumers may still hold of published
+ * frames while upstream has max-buffers in flight. */
+#define CONSUMER_HEADROOM 4
+
+
+struct _GstZcBufferPool
+{
+  GstBufferPool parent;
+
+  GstZcAllocator *allocator;
+  guint size;                   /* buffer size of the config */
+  gboolean add_videometa;
+  GstVideoInfo info;            /* aligned, when add_videometa */
+  guint64 capacity;             /* block capacity last seen, 0 unknown */
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstZcBufferPool, gst_zc_buffer_pool,
+    GST_TYPE_BUFFER_POOL,
+    GST_DEBUG_CATEGORY_INIT (gst_zc_buffer_pool_debug, "zcbufferpool", 0,
+        "zero-copy shared memory buffer pool"));
+
+static const gchar **
+gst_zc_buffer_pool_get_options (GstBufferPool * pool)
+{
+  static const gchar *options[] = {
+    GST_BUFFER_POOL_OPTION_VIDEO_META,
+    GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT,
+    NULL
+  };
+
+  (void) pool;
+  return options;
+}
+
+/* The capacity of the current blocks: producer stats do not carry it, so
+ * a free block is claimed and given back.  0 when none is free. */
+static guint64
+probe_capacity (GstZcBufferPool * self)
+{
+  GstMemory *mem = gst_zc_allocator_acquire (self->allocator, 0, NULL);
+  guint64 capacity;
+
+  if (mem == NULL)
+    return self->capacity;
+  capacity = mem->maxsize;
+  gst_memory_unref (mem);
+  return capacity;
+}
+
+/* Grows the producer's blocks or their number to fit the config; never
+ * shrinks (consumers may hold more than upstream asks for). */
+static gboolean
+fit_blocks (GstZcBufferPool * self, guint size, guint min, guint max)
+{
+  zc_channel_stats_t *stats = g_new0 (zc_channel_stats_t, 1);
+  guint64 capacity = probe_capacity (self);
+  guint n_blocks, want;
+  gboolean ok = TRUE;
+  int ret;
+
+  zc_producer_get_stats (gst_zc_allocator_get_producer (self->allocator),
+      stats);
+  n_blocks = stats->pool.n_blocks;
+  want = MAX (min, max);
+  if (want > 0)
+    want = MIN (want, G_MAXUINT - CONSUMER_HEADROOM) + CONSUMER_HEADROOM;
+
+  if (size > capacity || want > n_blocks) {
+    guint64 block_size = MAX ((guint64) size, capacity);
+    guint blocks = MAX (want, n_blocks);
+
+    GST_INFO_OBJECT (self, "new generation: %u blocks of %" G_GUINT64_FORMAT
+        " bytes (had %u of %" G_GUINT64_FORMAT ")", blocks, block_size,
+        n_blocks, capacity);
+    ret = gst_zc_allocator_resize (self->allocator, block_size, blocks);
+    if (ret < 0) {
+      GST_WARNING_OBJECT (self, "cannot resize the pool to %u blocks of %"
+          G_GUINT64_FORMAT " bytes: %s", blocks, block_size,
+          zc_strerror (ret));
+      ok = FALSE;
+    } else {
+      self->capacity = block_size;
+      capacity = probe_capacity (self);
+      if (capacity != 0)
+        self->capacity = capacity;
+    }
+  } else {
+    self->capacity = capacity;
+  }
+  g_free (stats);
+  return ok;
+}
+
+static gboolean
+gst_zc_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
+{
+  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
+  GstCaps *caps;
+  guint size, min, max;
+  GstVideoInfo info;
+  gboolean is_video;
+
+  if (!gst_buffer_pool_config_get_params (config, &caps, &size, &min, &max))
+    goto wrong_config;
+
+  gst_video_info_init (&info);
+  is_video = caps != NULL && gst_video_info_from_caps (&info, caps);
+  self->add_videometa = is_video && gst_buffer_pool_config_has_option (config,
+      GST_BUFFER_POOL_OPTION_VIDEO_META);
+
+  if (self->add_videometa && gst_buffer_pool_config_has_option (config,
+          GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT)) {
+    GstVideoAlignment align;
+
+    gst_buffer_pool_config_get_video_alignment (config, &align);
+    if (!gst_video_info_align (&info, &align))
+      goto wrong_alignment;
+    /* Tell the caller the padding actually applied. */
+    gst_buffer_pool_config_set_video_alignment (config, &align);
+  }
+  if (is_video)
+    size = MAX (size, (guint) info.size);
+  if (size == 0)
+    goto wrong_size;
+
+  if (!fit_blocks (self, size, min, max))
+    goto no_blocks;
+
+  self->size = size;
+  self->info = info;
+  gst_buffer_pool_config_set_params (config, caps, size, min, max);
+  gst_buffer_pool_config_set_allocator (config,
+      GST_ALLOCATOR_CAST (self->allocator), NULL);
+  GST_DEBUG_OBJECT (self, "size %u, min %u, max %u, video meta %d", size, min,
+      max, self->add_videometa);
+  return GST_BUFFER_POOL_CLASS (gst_zc_buffer_pool_parent_class)->set_config
+      (pool, config);
+
+wrong_config:
+  GST_WARNING_OBJECT (self, "invalid config %" GST_PTR_FORMAT, config);
+  return FALSE;
+wrong_alignment:
+  GST_WARNING_OBJECT (self, "cannot apply the video alignment to %"
+      GST_PTR_FORMAT, caps);
+  return FALSE;
+wrong_size:
+  GST_WARNING_OBJECT (self, "buffer size 0 and no raw video caps to get "
+      "one from");
+  return FALSE;
+no_blocks:
+  return FALSE;
+}
+
+static gboolean
+gst_zc_buffer_pool_start (GstBufferPool * pool)
+{
+  /* No preallocation: a buffer claims its block when acquired. */
+  (void) pool;
+  return TRUE;
+}
+
+static gboolean
+gst_zc_buffer_pool_stop (GstBufferPool * pool)
+{
+  /* Nothing is queued: blocks of live buffers return on their unref. */
+  (void) pool;
+  return TRUE;
+}
+
+static GstBuffer *
+wrap_memory (GstZcBufferPool * self, GstMemory * mem)
+{
+  GstBuffer *buffer = gst_buffer_new ();
+
+  /* The block may be larger than the config asks (never smaller). */
+  gst_memory_resize (mem, 0, self->size);
+  gst_buffer_append_memory (buffer, mem);
+  if (self->add_videometa) {
+    GstVideoInfo *info = &self->info;
+
+    gst_buffer_add_video_meta_full (buffer, GST_VIDEO_FRAME_FLAG_NONE,
+        GST_VIDEO_INFO_FORMAT (info), GST_VIDEO_INFO_WIDTH (info),
+        GST_VIDEO_INFO_HEIGHT (info), GST_VIDEO_INFO_N_PLANES (info),
+        info->offset, info->stride);
+  }
+  return buffer;
+}
+
+static GstFlowReturn
+gst_zc_buffer_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
+  gboolean dontwait = params != NULL
+      && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
+  GstMemory *mem = NULL;
+  int err = 0;
+
+  while (mem == NULL) {
+    if (GST_BUFFER_POOL_IS_FLUSHING (pool))
+      goto flushing;
+    mem = gst_zc_allocator_acquire (self->allocator,
+        dontwait ? 0 : ACQUIRE_SLICE_NS, &err);
+    if (mem != NULL)
+      break;
+    if (err == -EAGAIN && dontwait)
+      goto no_block;
+    if (err == -ECANCELED)
+      goto flushing;
+    if (err != -ETIMEDOUT)
+      goto error;
+  }
+  if (mem->maxsize < self->size) {
+    /* A block of an older generation cannot appear (resize replaces the
+     * pool), but a consumer's SCALE_REQUEST resize keeps the block size:
+     * never hand out less than the config promised. */
+    gst_memory_unref (mem);
+    goto error;
+  }
+  *buffer = wrap_memory (self, mem);
+  return GST_FLOW_OK;
+
+flushing:
+  GST_DEBUG_OBJECT (self, "flushing");
+  return GST_FLOW_FLUSHING;
+no_block:
+  GST_LOG_OBJECT (self, "no free block");
+  return GST_FLOW_EOS;
+error:
+  GST_WARNING_OBJECT (self, "cannot acquire a block: %s", zc_strerror (err));
+  return GST_FLOW_ERROR;
+}
+
+static GstFlowReturn
+gst_zc_buffer_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  /* Only reached through an explicit call of the vfunc: our start does
+   * not preallocate and our acquire does not come here. */
+  return gst_zc_buffer_pool_acquire_buffer (pool, buffer, params);
+}
+
+static void
+gst_zc_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  /* The buffer is freed right after: nothing to reset. */
+  (void) pool;
+  (void) buffer;
+}
+
+static void
+gst_zc_buffer_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  /* buffer->pool is NULL again (gst_buffer_pool_release_buffer), so this
+   * unref really frees it and, with it, its memory's reference. */
+  GST_BUFFER_POOL_CLASS (gst_zc_buffer_pool_parent_class)->free_buffer (pool,
+      buffer);
+}
+
+static void
+gst_zc_buffer_pool_flush_start (GstBufferPool * pool)
+{
+  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
+
+  zc_producer_set_flushing (gst_zc_allocator_get_producer (self->allocator),
+      true);
+}
+
+static void
+gst_zc_buffer_pool_flush_stop (GstBufferPool * pool)
+{
+  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
+
+  zc_producer_set_flushing (gst_zc_allocator_get_producer (self->allocator),
+      false);
+}
+
+static void
+gst_zc_buffer_pool_dispose (GObject * object)
+{
+  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (object);
+
+  gst_clear_object (&self->allocator);
+  G_OBJECT_CLASS (gst_zc_buffer_pool_parent_class)->dispose (object);
+}
+
+static void
+gst_zc_buffer_pool_class_init (GstZcBufferPoolClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
+
+  gobject_class->dispose = gst_zc_buffer_pool_dispose;
+  pool_class->get_options = gst_zc_buffer_pool_get_options;
+  pool_class->set_config = gst_zc_buffer_pool_set_config;
+  pool_class->start = gst_zc_buffer_pool_start;
+  pool_class->stop = gst_zc_buffer_pool_stop;
+  pool_class->acquire_buffer = gst_zc_buffer_pool_acquire_buffer;
+  pool_class->alloc_buffer = gst_zc_buffer_pool_alloc_buffer;
+  pool_class->reset_buffer = gst_zc_buffer_pool_reset_buffer;
+  pool_class->release_buffer = gst_zc_buffer_pool_release_buffer;
+  pool_class->flush_start = gst_zc_buffer_pool_flush_start;
+  pool_class->flush_stop = gst_zc_buffer_pool_flush_stop;
+}
+
+static void
+gst_zc_buffer_pool_init (GstZcBufferPool * self)
+{
+  gst_video_info_init (&self->info);
+}
+
+GstBufferPool *
+gst_zc_buffer_pool_new (GstZcAllocator * allocator)
+{
+  GstZcBufferPool *self;
+
+  g_return_val_if_fail (GST_IS_ZC_ALLOCATOR (allocator), NULL);
+  g_return_val_if_fail (gst_zc_allocator_get_producer (allocator) != NULL,
+      NULL);
+
+  self = g_object_new (GST_TYPE_ZC_BUFFER_POOL, NULL);
+  gst_object_ref_sink (self);
+  self->allocator = gst_object_ref (allocator);
+  return GST_BUFFER_POOL_CAST (self);
+}

@@ -1,0 +1,473 @@
+/* gst-check tests for zcsrc.
+ *
+ * The producer is a libzc zc_producer_t in the test process itself (the
+ * same protocol as zcsink in another process), so each test controls
+ * exactly what is published and when.  zcsrc runs in a GstHarness.  Every
+ * test uses its own XDG_RUNTIME_DIR, so channel sockets never meet those
+ * of another test or of the user, and checks the directory is empty at the
+ * end (no socket file left behind).
+ *
+ * If the plugin is not on GST_PLUGIN_PATH, the element is registered from
+ * the objects linked into this binary.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/zc/gstzcallocator.h>
+
+#include "gstzcsrc.h"
+
+#define FORMAT "video/x-raw,format=GRAY8,width=64,height=4,framerate=30/1"
+#define FRAME_SIZE (64 * 4)
+#define WAIT_NS (10 * G_GINT64_CONSTANT (1000000000))
+
+static gchar *runtime_dir;
+
+static void
+setup (void)
+{
+  runtime_dir = g_dir_make_tmp ("zcsrc-test-XXXXXX", NULL);
+  fail_unless (runtime_dir != NULL);
+  g_setenv ("XDG_RUNTIME_DIR", runtime_dir, TRUE);
+}
+
+/* The socket directory must be empty: the producer removed its socket. */
+static void
+teardown (void)
+{
+  gchar *dir = g_build_filename (runtime_dir, "zerocopy", NULL);
+  GDir *d = g_dir_open (dir, 0, NULL);
+
+  if (d != NULL) {
+    const gchar *left = g_dir_read_name (d);
+
+    fail_unless (left == NULL, "socket file left behind: %s", left);
+    g_dir_close (d);
+    g_rmdir (dir);
+  }
+  g_free (dir);
+  g_rmdir (runtime_dir);
+  g_clear_pointer (&runtime_dir, g_free);
+}
+
+static zc_producer_t *
+make_producer (const gchar * channel, const gchar * format)
+{
+  zc_producer_config_t cfg;
+  zc_producer_t *p = NULL;
+
+  zc_producer_config_init (&cfg);
+  cfg.name = channel;
+  fail_unless_equals_int (zc_producer_new (&cfg, &p), 0);
+  fail_unless_equals_int (zc_producer_set_format (p, format,
+          strlen (format) + 1), 0);
+  return p;
+}
+
+/* Frame @n: every byte is (n + i) & 0xff, and its PTS the publish time. */
+static void
+publish (zc_producer_t * p, guint n)
+{
+  zc_frame_t frame;
+  guint8 *data;
+  guint i;
+
+  fail_unless_equals_int (zc_producer_acquire (p, &frame, WAIT_NS), 0);
+  data = frame.data;
+  for (i = 0; i < FRAME_SIZE; i++)
+    data[i] = (guint8) (n + i);
+  frame.desc.size = FRAME_SIZE;
+  frame.desc.pts = zc_now_ns ();
+  frame.desc.dts = ZC_TIME_NONE;
+  frame.desc.duration = GST_SECOND / 30;
+  frame.desc.offset = n;
+  frame.desc.offset_end = n + 1;
+  frame.desc.buffer_flags = n == 0 ? 0 : GST_BUFFER_FLAG_DELTA_UNIT;
+  fail_unless_equals_int (zc_producer_publish (p, &frame, WAIT_NS), 1);
+}
+
+static void
+check_frame (GstBuffer * buf, guint n)
+{
+  GstMemory *mem;
+  GstMapInfo map;
+  guint i;
+
+  fail_unless_equals_int (gst_buffer_n_memory (buf), 1);
+  mem = gst_buffer_peek_memory (buf, 0);
+  fail_unless (gst_is_zc_memory (mem));
+  fail_unless (GST_MEMORY_IS_READONLY (mem));
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  fail_unless_equals_int (map.size, FRAME_SIZE);
+  for (i = 0; i < FRAME_SIZE; i++)
+    if (map.data[i] != (guint8) (n + i))
+      fail ("frame %u byte %u is %u", n, i, map.data[i]);
+  gst_buffer_unmap (buf, &map);
+  fail_unless (GST_BUFFER_PTS_IS_VALID (buf));
+  fail_unless_equals_uint64 (GST_BUFFER_OFFSET (buf), n);
+  fail_unless_equals_uint64 (GST_BUFFER_OFFSET_END (buf), n + 1);
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), GST_SECOND / 30);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT) ==
+      (n != 0));
+  fail_unless (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT) ==
+      (n == 0));
+}
+
+static GstHarness *
+make_src (const gchar * channel, GstBus ** bus)
+{
+  GstHarness *h = gst_harness_new ("zcsrc");
+
+  g_object_set (h->element, "channel", channel, NULL);
+  if (bus != NULL) {
+    *bus = gst_bus_new ();
+    gst_element_set_bus (h->element, *bus);
+  }
+  return h;
+}
+
+/* The bus holds messages that hold the element: flush it before the
+ * harness lets go of the element, or neither is ever freed. */
+static void
+drop_bus (GstBus * bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
+/* Events up to and including the next of @type; FALSE if it never came. */
+static gboolean
+wait_event (GstHarness * h, GstEventType type)
+{
+  GstEvent *ev;
+
+  while ((ev = gst_harness_pull_event (h)) != NULL) {
+    gboolean found = GST_EVENT_TYPE (ev) == type;
+
+    gst_event_unref (ev);
+    if (found)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+GST_START_TEST (test_property_defaults)
+{
+  GstElement *src = gst_element_factory_make ("zcsrc", NULL);
+  gchar *channel, *socket_path;
+  gboolean is_live, do_ts, reconnect;
+  guint64 timeout, frames;
+  guint max_held;
+  GstStructure *stats;
+
+  fail_unless (src != NULL);
+  g_object_get (src, "channel", &channel, "socket-path", &socket_path,
+      "is-live", &is_live, "do-timestamp", &do_ts, "timeout", &timeout,
+      "reconnect", &reconnect, "max-held", &max_held, "stats", &stats, NULL);
+  fail_unless (channel == NULL);
+  fail_unless (socket_path == NULL);
+  fail_unless (is_live);
+  fail_unless (!do_ts);
+  fail_unless_equals_uint64 (timeout, 0);
+  fail_unless (!reconnect);
+  fail_unless_equals_int (max_held, 0);
+  fail_unless (gst_structure_has_name (stats, "zcsrc-stats"));
+  fail_unless (gst_structure_get_uint64 (stats, "frames", &frames));
+  fail_unless_equals_uint64 (frames, 0);
+  fail_unless (gst_structure_has_field (stats, "bytes"));
+  fail_unless (gst_structure_has_field (stats, "reconnects"));
+  fail_unless (gst_structure_has_field (stats, "drops"));
+  fail_unless (gst_structure_has_field (stats, "generation"));
+  gst_structure_free (stats);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+/* A bad configuration fails the state change with an error that says
+ * what to fix. */
+static void
+check_start_refused (const gchar * channel, const gchar * expected)
+{
+  GstElement *src = gst_element_factory_make ("zcsrc", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  gst_element_set_bus (src, bus);
+  if (channel != NULL)
+    g_object_set (src, "channel", channel, NULL);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, expected) != NULL, "message: %s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_element_set_bus (src, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+}
+
+GST_START_TEST (test_no_channel_is_refused)
+{
+  check_start_refused (NULL, "No channel");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_channel_name_is_refused)
+{
+  gchar *long_name = g_strnfill (256, 'a');
+
+  check_start_refused ("a/b", "Invalid channel name");
+  check_start_refused ("", "Invalid channel name");
+  check_start_refused (long_name, "Invalid channel name");
+  g_free (long_name);
+}
+
+GST_END_TEST;
+
+/* Caps come from the producer, frames arrive read-only and in place, then
+ * EOS; the bus hears of the producer. */
+GST_START_TEST (test_receives_frames_caps_and_eos)
+{
+  GstBus *bus;
+  GstHarness *h = make_src ("zcsrc-frames", &bus);
+  zc_producer_t *p = make_producer ("zcsrc-frames", FORMAT);
+  GstCaps *caps, *expected = gst_caps_from_string (FORMAT);
+  GstStructure *stats;
+  GstMessage *msg;
+  guint64 frames, bytes;
+  guint n;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  for (n = 0; n < 10; n++) {
+    GstBuffer *buf;
+
+    publish (p, n);
+    buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    check_frame (buf, n);
+    gst_buffer_unref (buf);
+  }
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL);
+  fail_unless (gst_caps_is_equal (caps, expected));
+  gst_caps_unref (caps);
+  gst_caps_unref (expected);
+
+  fail_unless_equals_int (zc_producer_send_eos (p), 1);
+  fail_unless (wait_event (h, GST_EVENT_EOS));
+
+  g_object_get (h->element, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "frames", &frames));
+  fail_unless (gst_structure_get_uint64 (stats, "bytes", &bytes));
+  fail_unless_equals_uint64 (frames, 10);
+  fail_unless_equals_uint64 (bytes, 10 * FRAME_SIZE);
+  gst_structure_free (stats);
+
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  fail_unless (msg != NULL);
+  fail_unless (gst_message_has_name (msg, "zcsrc-producer-connected"));
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
+/* Held buffers keep their block after the element stopped and after the
+ * producer left; the data stays readable until the last unref. */
+GST_START_TEST (test_buffer_outlives_element_and_producer)
+{
+  GstHarness *h = make_src ("zcsrc-outlive", NULL);
+  zc_producer_t *p = make_producer ("zcsrc-outlive", FORMAT);
+  GstBuffer *buf;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  publish (p, 0);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+  check_frame (buf, 0);
+  gst_buffer_unref (buf);
+}
+
+GST_END_TEST;
+
+/* unlock: going to NULL while waiting for a producer that never comes
+ * returns at once (cancel), not after some receive timeout. */
+GST_START_TEST (test_unlock_interrupts_wait)
+{
+  GstHarness *h = make_src ("zcsrc-nobody", NULL);
+  gint64 t0;
+
+  gst_harness_play (h);
+  /* Let the streaming thread get into its wait. */
+  g_usleep (G_USEC_PER_SEC / 5);
+  t0 = g_get_monotonic_time ();
+  gst_harness_teardown (h);
+  fail_unless (g_get_monotonic_time () - t0 < 5 * G_USEC_PER_SEC);
+}
+
+GST_END_TEST;
+
+/* timeout: no producer within it is an error naming the channel. */
+GST_START_TEST (test_timeout_without_producer_errors)
+{
+  GstBus *bus;
+  GstHarness *h = make_src ("zcsrc-late", &bus);
+  GstMessage *msg;
+  GError *err = NULL;
+
+  g_object_set (h->element, "timeout", (guint64) (200 * GST_MSECOND), NULL);
+  gst_harness_play (h);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NOT_FOUND));
+  fail_unless (strstr (err->message, "zcsrc-late") != NULL);
+  g_error_free (err);
+  gst_message_unref (msg);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Without reconnect, a producer that leaves ends the stream. */
+GST_START_TEST (test_producer_gone_is_eos)
+{
+  GstBus *bus;
+  GstHarness *h = make_src ("zcsrc-gone", &bus);
+  zc_producer_t *p = make_producer ("zcsrc-gone", FORMAT);
+  GstBuffer *buf;
+  GstMessage *msg;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  publish (p, 0);
+  buf = gst_harness_pull (h);
+  check_frame (buf, 0);
+  gst_buffer_unref (buf);
+  zc_producer_free (p);
+  fail_unless (wait_event (h, GST_EVENT_EOS));
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  fail_unless (gst_message_has_name (msg, "zcsrc-producer-connected"));
+  gst_message_unref (msg);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  fail_unless (msg != NULL);
+  fail_unless (gst_message_has_name (msg, "zcsrc-producer-disconnected"));
+  gst_message_unref (msg);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* reconnect=true: the consumer follows a new producer of the channel, with
+ * its new caps, and counts the reconnection. */
+GST_START_TEST (test_reconnect_follows_new_producer)
+{
+  const gchar *format2 =
+      "video/x-raw,format=GRAY8,width=32,height=8,framerate=30/1";
+  GstHarness *h = make_src ("zcsrc-again", NULL);
+  zc_producer_t *p;
+  GstCaps *caps, *expected;
+  GstStructure *stats;
+  GstBuffer *buf;
+  guint64 reconnects, frames;
+
+  g_object_set (h->element, "reconnect", TRUE, NULL);
+  gst_harness_play (h);
+
+  p = make_producer ("zcsrc-again", FORMAT);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  publish (p, 0);
+  buf = gst_harness_pull (h);
+  check_frame (buf, 0);
+  gst_buffer_unref (buf);
+  zc_producer_send_eos (p);
+  zc_producer_free (p);
+
+  p = make_producer ("zcsrc-again", format2);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  publish (p, 0);
+  buf = gst_harness_pull (h);
+  check_frame (buf, 0);
+  gst_buffer_unref (buf);
+
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  expected = gst_caps_from_string (format2);
+  fail_unless (gst_caps_is_equal (caps, expected));
+  gst_caps_unref (caps);
+  gst_caps_unref (expected);
+  /* No EOS went downstream in between. */
+  while (gst_harness_events_in_queue (h) > 0) {
+    GstEvent *ev = gst_harness_pull_event (h);
+
+    fail_unless (GST_EVENT_TYPE (ev) != GST_EVENT_EOS);
+    gst_event_unref (ev);
+  }
+
+  g_object_get (h->element, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "reconnects", &reconnects));
+  fail_unless (gst_structure_get_uint64 (stats, "frames", &frames));
+  fail_unless_equals_uint64 (reconnects, 1);
+  fail_unless_equals_uint64 (frames, 2);
+  gst_structure_free (stats);
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
+static Suite *
+zcsrc_suite (void)
+{
+  Suite *s = suite_create ("zcsrc");
+  TCase *tc = tcase_create ("general");
+
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 60);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_property_defaults);
+  tcase_add_test (tc, test_no_channel_is_refused);
+  tcase_add_test (tc, test_bad_channel_name_is_refused);
+  tcase_add_test (tc, test_receives_frames_caps_and_eos);
+  tcase_add_test (tc, test_buffer_outlives_element_and_producer);
+  tcase_add_test (tc, test_unlock_interrupts_wait);
+  tcase_add_test (tc, test_timeout_without_producer_errors);
+  tcase_add_test (tc, test_producer_gone_is_eos);
+  tcase_add_test (tc, test_reconnect_follows_new_producer);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+  Suite *s;
+
+  gst_check_init (&argc, &argv);
+  if (gst_registry_check_feature_version (gst_registry_get (), "zcsrc",
+          0, 0, 0) == FALSE)
+    gst_element_register (NULL, "zcsrc", GST_RANK_NONE, GST_TYPE_ZC_SRC);
+  s = zcsrc_suite ();
+  return gst_check_run_suite (s, "zcsrc", __FILE__);
+}
