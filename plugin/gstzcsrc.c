@@ -509,6 +509,16 @@ gst_zc_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
             gst_structure_new ("zcsrc-producer-disconnected", "code",
                 G_TYPE_INT, ev.code, "reason", G_TYPE_STRING,
                 ev.code == 0 ? "clean exit" : zc_strerror (ev.code), NULL));
+        if (ev.code == ZC_EEVICTED) {
+          /* The producer is still there: we showed no life for its
+           * heartbeat timeout (a paused or blocked pipeline does not ask
+           * for frames).  Attach again; the frames meanwhile are lost. */
+          GST_ELEMENT_WARNING (self, RESOURCE, READ,
+              ("Evicted by the producer after a stall; attaching again."),
+              ("%s", zc_consumer_last_error (self->consumer)));
+          waited = 0;
+          break;
+        }
         if (ev.code != 0)
           GST_ELEMENT_WARNING (self, RESOURCE, READ,
               ("The producer of the stream went away: %s",
