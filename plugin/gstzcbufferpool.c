@@ -20,10 +20,10 @@
  * class still counts outstanding buffers, which is what keeps set_config
  * from running while buffers of the old config are alive.
  *
- * Flushing: flush_start (set_flushing TRUE, set_active FALSE) sets the
- * producer flushing, which wakes a waiting acquire at once with -ECANCELED.
- * The producer's flag is shared with zcsink's own unlock, so acquire also
- * waits in slices and looks at the pool's flushing state after each.
+ * Flushing: acquire waits for a block in slices of at most 100 ms and
+ * looks at this pool's flushing state after each, so set_flushing and
+ * deactivation end a wait within one slice.  (The producer's own flushing
+ * flag is not used: it is the whole producer's, see flush_start below.)
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -301,23 +301,11 @@ gst_zc_buffer_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
       buffer);
 }
 
-static void
-gst_zc_buffer_pool_flush_start (GstBufferPool * pool)
-{
-  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
-
-  zc_producer_set_flushing (gst_zc_allocator_get_producer (self->allocator),
-      true);
-}
-
-static void
-gst_zc_buffer_pool_flush_stop (GstBufferPool * pool)
-{
-  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
-
-  zc_producer_set_flushing (gst_zc_allocator_get_producer (self->allocator),
-      false);
-}
+/* No flush_start/flush_stop: the producer's flushing flag belongs to the
+ * whole producer (zcsink's unlock too), and GStreamer flushes a pool
+ * whenever it deactivates it, e.g. the old pool of a renegotiation, while
+ * the new one is already in use.  acquire_buffer() looks at this pool's
+ * own flushing state between its 100 ms waits instead. */
 
 static void
 gst_zc_buffer_pool_dispose (GObject * object)
@@ -343,8 +331,6 @@ gst_zc_buffer_pool_class_init (GstZcBufferPoolClass * klass)
   pool_class->alloc_buffer = gst_zc_buffer_pool_alloc_buffer;
   pool_class->reset_buffer = gst_zc_buffer_pool_reset_buffer;
   pool_class->release_buffer = gst_zc_buffer_pool_release_buffer;
-  pool_class->flush_start = gst_zc_buffer_pool_flush_start;
-  pool_class->flush_stop = gst_zc_buffer_pool_flush_stop;
 }
 
 static void

@@ -178,5 +178,78 @@ cat "$ref.frames" "$ref.frames" >"$dir/twice.frames"
     && no_socket_left
 report $? "reconnect=true consumer receives a first and then a restarted producer's stream, 200 frames identical"
 
+# Runs $source_x ! $caps_x in-process into $1.frames; bails out unless it
+# gave $2 frames (the reference is broken, not the plugin).
+reference () {
+  timeout "$limit" gst-launch-1.0 -q $source_x ! "$caps_x" ! $sink \
+      >"$1.out" 2>&1
+  frames "$1.out" >"$1.frames"
+  if [ "$(wc -l <"$1.frames")" != "$2" ]; then
+    echo "Bail out! the in-process reference $1 did not give $2 frames"
+    exit 1
+  fi
+}
+
+# A consumer started first, then a producer of $source_x ! $caps_x on
+# channel $1: every frame must arrive, identical to the reference $2.
+consumer_first () {
+  local ok cons
+  launch "$dir/cons" zcsrc channel="$1" ! $sink
+  cons=$last_pid
+  wait_playing "$dir/cons"
+  ok=$?
+  launch "$dir/prod" -q $source_x ! "$caps_x" ! zcsink channel="$1" \
+      wait-for-consumer=true
+  wait "$last_pid" || ok=1
+  wait "$cons" || ok=1
+  frames "$dir/cons.out" >"$dir/cons.frames"
+  [ $ok = 0 ] && cmp -s "$2.frames" "$dir/cons.frames" && no_socket_left
+}
+
+# 4. 3840x2160: blocks grow to 12 MB frames; a moving pattern makes every
+# frame differ, so a lost or repeated frame shows.
+caps_x="video/x-raw,format=I420,width=3840,height=2160,framerate=30/1"
+source_x="videotestsrc num-buffers=15 pattern=smpte horizontal-speed=16"
+reference "$work/ref4k" 15
+new_case
+consumer_first uhd "$work/ref4k"
+report $? "15 frames of 3840x2160 I420 arrive byte-identical, then EOS"
+
+# 5. Raw audio: no frame size in the caps, so zcsink copies every buffer
+# into a block (the allocator-only path); default buffer sizes.
+caps_x="audio/x-raw,format=S16LE,rate=48000,channels=2"
+source_x="audiotestsrc num-buffers=50"
+reference "$work/refaudio" 50
+new_case
+consumer_first audio "$work/refaudio"
+report $? "50 buffers of S16LE 48 kHz stereo audio arrive byte-identical, then EOS"
+
+# 6. EOS then NULL, as a user stops a live producer: gst-launch-1.0 -e
+# turns SIGINT into EOS; the consumer gets it and both exit 0 with no error
+# or warning on either bus.
+new_case
+launch "$dir/prod" -e videotestsrc is-live=true pattern=ball \
+    ! video/x-raw,width=320,height=240,framerate=30/1 ! zcsink channel=stop
+prod=$last_pid
+launch "$dir/cons" -e zcsrc channel=stop ! $sink
+cons=$last_pid
+ok=1
+for ((i = 0; i < limit * 10; i++)); do
+  if [ "$(frames "$dir/cons.out" | wc -l)" -ge 5 ]; then
+    ok=0
+    break
+  fi
+  sleep 0.1
+done
+kill -INT "$prod"
+wait "$prod" || ok=1
+wait "$cons" || ok=1
+[ $ok = 0 ] && grep -q '^Got EOS from element' "$dir/prod.out" \
+    && grep -q '^Got EOS from element' "$dir/cons.out" \
+    && ! grep -qE '^(ERROR|WARNING)' "$dir/prod.out" "$dir/prod.err" \
+        "$dir/cons.out" "$dir/cons.err" \
+    && no_socket_left
+report $? "gst-launch-1.0 -e: SIGINT to a live producer sends EOS to the consumer; both reach NULL and exit 0 with no error"
+
 echo "1..$n_case"
 [ $failed = 0 ]

@@ -1,0 +1,839 @@
+/* End-to-end tests with the producer pipeline in this process (so the
+ * test can read zcsink's "stats" and its bus) and consumers as real
+ * processes: gst-launch-1.0 with checksumsink, or this binary re-executed
+ * as a consumer that changes its own state.
+ *
+ * A pad probe on zcsink's sink pad records the SHA-1 of every buffer the
+ * sink receives; a consumer must print exactly those checksums, in order
+ * (or, for a late joiner, their tail).  Every wait polls with a deadline;
+ * none of the assertions depends on how fast the machine is.
+ *
+ *   usage: test-e2e            (GST_PLUGIN_PATH_1_0 must find the plugin)
+ *
+ * Prints TAP; exits non-zero if a case failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+
+/* Bound on any one wait: a hang fails the case instead of blocking CI. */
+#define DEADLINE (60 * G_TIME_SPAN_SECOND)
+#define POLL_NS (20 * GST_MSECOND)
+
+typedef struct
+{
+  GstElement *pipeline, *sink, *appsrc;
+  GstBus *bus;
+  GMutex lock;
+  GPtrArray *sums;              /* SHA-1 of each buffer zcsink received */
+  gint connected, disconnected, errors;
+  gboolean eos;
+  guint vtest_frames;           /* videotestsrc frames seen (caps change) */
+} Producer;
+
+typedef struct
+{
+  pid_t pid;
+  gint status;
+  gboolean done;
+  gchar *out, *err;
+} Child;
+
+static gchar *self_exe, *runtime_root;
+static guint n_case, n_failed;
+
+static void
+report (gboolean ok, const gchar * what)
+{
+  n_case++;
+  printf ("%sok %u - %s\n", ok ? "" : "not ", n_case, what);
+  if (!ok)
+    n_failed++;
+}
+
+#define CHECK(cond) G_STMT_START {                                   \
+    if (!(cond)) {                                                   \
+      printf ("# %s:%d: failed: %s\n", __FILE__, __LINE__, #cond);   \
+      ok = FALSE;                                                    \
+      goto out;                                                      \
+    }                                                                \
+  } G_STMT_END
+
+/* --- the producer, in this process --- */
+
+static GstPadProbeReturn
+record_sum (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
+    gpointer data)
+{
+  Producer *p = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+
+  if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    gchar *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA1, map.data,
+        map.size);
+
+    gst_buffer_unmap (buf, &map);
+    g_mutex_lock (&p->lock);
+    g_ptr_array_add (p->sums, sum);
+    g_mutex_unlock (&p->lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* A fresh runtime dir per case: the channel's socket lives there, and the
+ * case ends with none left. */
+static gchar *
+new_runtime_dir (void)
+{
+  gchar *dir = g_strdup_printf ("%s/run%u", runtime_root, n_case + 1);
+
+  g_mkdir (dir, 0700);
+  g_setenv ("XDG_RUNTIME_DIR", dir, TRUE);
+  return dir;
+}
+
+static gboolean
+no_socket_left (const gchar * dir)
+{
+  gchar *sub = g_build_filename (dir, "zerocopy", NULL);
+  GDir *d = g_dir_open (sub, 0, NULL);
+  gboolean empty = d == NULL || g_dir_read_name (d) == NULL;
+
+  if (d)
+    g_dir_close (d);
+  g_free (sub);
+  return empty;
+}
+
+static Producer *
+producer_new (const gchar * desc)
+{
+  Producer *p = g_new0 (Producer, 1);
+  GError *error = NULL;
+  GstPad *pad;
+
+  g_mutex_init (&p->lock);
+  p->sums = g_ptr_array_new_with_free_func (g_free);
+  p->pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  p->sink = gst_bin_get_by_name (GST_BIN (p->pipeline), "sink");
+  p->appsrc = gst_bin_get_by_name (GST_BIN (p->pipeline), "src");
+  p->bus = gst_element_get_bus (p->pipeline);
+  pad = gst_element_get_static_pad (p->sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, record_sum, p, NULL);
+  gst_object_unref (pad);
+  return p;
+}
+
+/* Takes what the bus has, waiting at most @timeout for the first. */
+static void
+producer_drain (Producer * p, GstClockTime timeout)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_timed_pop (p->bus, timeout)) != NULL) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    GError *err = NULL;
+    gchar *dbg = NULL;
+
+    timeout = 0;
+    switch (GST_MESSAGE_TYPE (msg)) {
+      case GST_MESSAGE_ERROR:
+      case GST_MESSAGE_WARNING:
+        if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+          gst_message_parse_error (msg, &err, &dbg);
+        else
+          gst_message_parse_warning (msg, &err, &dbg);
+        printf ("# producer bus: %s: %s (%s)\n",
+            GST_MESSAGE_TYPE_NAME (msg), err->message, dbg ? dbg : "");
+        p->errors++;
+        g_clear_error (&err);
+        g_free (dbg);
+        break;
+      case GST_MESSAGE_EOS:
+        p->eos = TRUE;
+        break;
+      case GST_MESSAGE_ELEMENT:
+        if (gst_structure_has_name (s, "zcsink-consumer-connected"))
+          p->connected++;
+        else if (gst_structure_has_name (s, "zcsink-consumer-disconnected"))
+          p->disconnected++;
+        break;
+      default:
+        break;
+    }
+    gst_message_unref (msg);
+  }
+}
+
+typedef gboolean (*Cond) (Producer * p, gpointer data);
+
+/* Drains the bus until @cond holds, an error comes, or the deadline. */
+static gboolean
+poll_until (Producer * p, Cond cond, gpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + DEADLINE;
+
+  for (;;) {
+    if (cond (p, data))
+      return TRUE;
+    if (p->errors > 0 || g_get_monotonic_time () > deadline)
+      return FALSE;
+    producer_drain (p, POLL_NS);
+  }
+}
+
+static gboolean
+cond_connected (Producer * p, gpointer data)
+{
+  return p->connected >= GPOINTER_TO_INT (data);
+}
+
+static gboolean
+cond_disconnected (Producer * p, gpointer data)
+{
+  return p->disconnected >= GPOINTER_TO_INT (data);
+}
+
+static gboolean
+cond_eos (Producer * p, G_GNUC_UNUSED gpointer data)
+{
+  return p->eos;
+}
+
+static guint
+stats_uint (Producer * p, const gchar * field)
+{
+  GstStructure *s = NULL;
+  guint v = G_MAXUINT;
+
+  g_object_get (p->sink, "stats", &s, NULL);
+  if (s) {
+    gst_structure_get_uint (s, field, &v);
+    gst_structure_free (s);
+  }
+  return v;
+}
+
+/* Every block back in the pool: nobody holds or has queued a frame. */
+static gboolean
+cond_pool_full (Producer * p, G_GNUC_UNUSED gpointer data)
+{
+  guint blocks = stats_uint (p, "pool-blocks");
+
+  return blocks != G_MAXUINT && stats_uint (p, "pool-free") == blocks
+      && stats_uint (p, "consumers") == 0;
+}
+
+static gboolean
+cond_pool_held (Producer * p, gpointer data)
+{
+  return stats_uint (p, "pool-free") + GPOINTER_TO_UINT (data)
+      <= stats_uint (p, "pool-blocks");
+}
+
+/* NULL, then no error or warning may be waiting on the bus. */
+static gboolean
+producer_free (Producer * p)
+{
+  gboolean ok = gst_element_set_state (p->pipeline, GST_STATE_NULL)
+      == GST_STATE_CHANGE_SUCCESS;
+
+  producer_drain (p, 0);
+  ok = ok && p->errors == 0;
+  gst_clear_object (&p->appsrc);
+  gst_object_unref (p->sink);
+  gst_object_unref (p->bus);
+  gst_object_unref (p->pipeline);
+  g_ptr_array_unref (p->sums);
+  g_mutex_clear (&p->lock);
+  g_free (p);
+  return ok;
+}
+
+/* Frame @n: every byte depends on @n and its position; the first bytes
+ * carry @n, so no two frames of a run are alike. */
+static void
+push_frame (Producer * p, gsize size, guint n)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, size, NULL);
+  GstMapInfo map;
+  gsize i;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (i = 0; i < size; i++)
+    map.data[i] = (guint8) (i * 31 + (i >> 9) + n * 7);
+  memcpy (map.data, &n, MIN (size, sizeof (n)));
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = gst_util_uint64_scale (n, GST_SECOND, 30);
+  GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (1, GST_SECOND, 30);
+  gst_app_src_push_buffer (GST_APP_SRC (p->appsrc), buf);
+}
+
+static void
+set_gray_caps (Producer * p, gint width, gint height)
+{
+  GstCaps *caps = gst_caps_new_simple ("video/x-raw",
+      "format", G_TYPE_STRING, "GRAY8", "width", G_TYPE_INT, width,
+      "height", G_TYPE_INT, height, "framerate", GST_TYPE_FRACTION, 30, 1,
+      NULL);
+
+  g_object_set (p->appsrc, "caps", caps, NULL);
+  gst_caps_unref (caps);
+}
+
+/* --- consumer processes --- */
+
+/* Starts @argv with stdout and stderr in files under @dir. */
+static Child *
+child_spawn (const gchar * dir, const gchar * name, gchar ** argv)
+{
+  Child *c = g_new0 (Child, 1);
+  gchar *cmd = g_strjoinv (" ", argv);
+
+  c->out = g_strdup_printf ("%s/%s.out", dir, name);
+  c->err = g_strdup_printf ("%s/%s.err", dir, name);
+  printf ("# %s: %s\n", name, cmd);
+  g_free (cmd);
+  fflush (stdout);
+  c->pid = fork ();
+  g_assert (c->pid >= 0);
+  if (c->pid == 0) {
+    int out = open (c->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open (c->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    if (out < 0 || err < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
+      _exit (127);
+    execvp (argv[0], argv);
+    _exit (127);
+  }
+  return c;
+}
+
+/* gst-launch-1.0 -v (caps in its output), line-buffered so the test can
+ * follow its progress. */
+static Child *
+launch (const gchar * dir, const gchar * name, const gchar * desc)
+{
+  gchar **words = g_strsplit (desc, " ", -1);
+  GPtrArray *argv = g_ptr_array_new ();
+  Child *c;
+  guint i;
+
+  g_ptr_array_add (argv, (gpointer) "stdbuf");
+  g_ptr_array_add (argv, (gpointer) "-oL");
+  g_ptr_array_add (argv, (gpointer) "gst-launch-1.0");
+  g_ptr_array_add (argv, (gpointer) "-v");
+  for (i = 0; words[i]; i++)
+    g_ptr_array_add (argv, words[i]);
+  g_ptr_array_add (argv, NULL);
+  c = child_spawn (dir, name, (gchar **) argv->pdata);
+  g_ptr_array_unref (argv);
+  g_strfreev (words);
+  return c;
+}
+
+static gboolean
+cond_child_exited (G_GNUC_UNUSED Producer * p, gpointer data)
+{
+  Child *c = data;
+
+  if (!c->done && waitpid (c->pid, &c->status, WNOHANG) == c->pid)
+    c->done = TRUE;
+  return c->done;
+}
+
+/* Waits for @c's exit; TRUE if it exited 0. */
+static gboolean
+child_wait (Producer * p, Child * c)
+{
+  gint64 deadline = g_get_monotonic_time () + DEADLINE;
+
+  while (!cond_child_exited (p, c) && g_get_monotonic_time () < deadline) {
+    if (p)
+      producer_drain (p, POLL_NS);
+    else
+      g_usleep (POLL_NS / 1000);
+  }
+  if (!c->done)
+    return FALSE;
+  if (!WIFEXITED (c->status) || WEXITSTATUS (c->status) != 0)
+    printf ("# pid %d ended with status 0x%x (see %s)\n", (int) c->pid,
+        c->status, c->err);
+  return WIFEXITED (c->status) && WEXITSTATUS (c->status) == 0;
+}
+
+static void
+child_free (Child * c)
+{
+  if (!c->done) {
+    kill (c->pid, SIGKILL);
+    waitpid (c->pid, &c->status, 0);
+  }
+  g_free (c->out);
+  g_free (c->err);
+  g_free (c);
+}
+
+/* The checksums in @c's output so far, in order: checksumsink's
+ * "H:MM:SS.NNNNNNNNN <sha1>" lines, or ours ("sha1 <sum>"). */
+static GPtrArray *
+child_sums (Child * c)
+{
+  GPtrArray *sums = g_ptr_array_new_with_free_func (g_free);
+  gchar *text = NULL, **lines;
+  guint i;
+
+  if (!g_file_get_contents (c->out, &text, NULL, NULL))
+    return sums;
+  lines = g_strsplit (text, "\n", -1);
+  for (i = 0; lines[i]; i++) {
+    const gchar *sp = strrchr (lines[i], ' ');
+
+    if (sp && strlen (sp + 1) == 40 && strspn (sp + 1,
+            "0123456789abcdef") == 40 && g_ascii_isdigit (lines[i][0]))
+      g_ptr_array_add (sums, g_strdup (sp + 1));
+    else if (g_str_has_prefix (lines[i], "sha1 ") && strlen (lines[i]) == 45)
+      g_ptr_array_add (sums, g_strdup (lines[i] + 5));
+  }
+  g_strfreev (lines);
+  g_free (text);
+  return sums;
+}
+
+static gboolean
+cond_child_frames (G_GNUC_UNUSED Producer * p, gpointer data)
+{
+  gpointer *args = data;
+  GPtrArray *sums = child_sums (args[0]);
+  gboolean enough = sums->len >= GPOINTER_TO_UINT (args[1]);
+
+  g_ptr_array_unref (sums);
+  return enough;
+}
+
+static gboolean
+wait_child_frames (Producer * p, Child * c, guint n)
+{
+  gpointer args[2] = { c, GUINT_TO_POINTER (n) };
+
+  return poll_until (p, cond_child_frames, args);
+}
+
+/* @c received the last @n (all: 0) of the frames zcsink received, exactly
+ * those and in order. */
+static gboolean
+child_got_tail (Producer * p, Child * c, guint n)
+{
+  GPtrArray *got = child_sums (c);
+  gboolean ok;
+  guint i, skip;
+
+  g_mutex_lock (&p->lock);
+  if (n == 0)
+    n = p->sums->len;
+  ok = got->len == n && n <= p->sums->len;
+  skip = p->sums->len - n;
+  for (i = 0; ok && i < n; i++)
+    ok = strcmp (got->pdata[i], p->sums->pdata[skip + i]) == 0;
+  if (!ok)
+    printf ("# %s: %u checksums; expected the last %u of %u\n", c->out,
+        got->len, n, p->sums->len);
+  g_mutex_unlock (&p->lock);
+  g_ptr_array_unref (got);
+  return ok;
+}
+
+static gboolean
+output_has (Child * c, const gchar * needle)
+{
+  gchar *text = NULL;
+  gboolean found;
+
+  g_file_get_contents (c->out, &text, NULL, NULL);
+  found = text && strstr (text, needle);
+  g_free (text);
+  return found;
+}
+
+static gboolean
+clean_output (Child * c)
+{
+  gchar *files[2] = { c->out, c->err }, *text;
+  gboolean clean = TRUE;
+  guint i;
+
+  for (i = 0; i < 2; i++) {
+    text = NULL;
+    g_file_get_contents (files[i], &text, NULL, NULL);
+    if (text && (g_str_has_prefix (text, "ERROR") || strstr (text, "\nERROR")
+            || g_str_has_prefix (text, "WARNING")
+            || strstr (text, "\nWARNING")))
+      clean = FALSE;
+    g_free (text);
+  }
+  return clean;
+}
+
+/* --- the cases --- */
+
+#define GRAY_APPSRC "appsrc name=src format=time ! zcsink name=sink " \
+  "sync=false wait-for-consumer=true "
+
+/* Caps change mid-stream, from an application: 320x240 frames, then
+ * 640x480 ones; the consumer sees both caps and every frame. */
+static void
+test_caps_change_appsrc (void)
+{
+  gchar *dir = new_runtime_dir ();
+  Producer *p = producer_new (GRAY_APPSRC "channel=capsapp");
+  Child *c = launch (dir, "cons", "zcsrc channel=capsapp ! checksumsink");
+  gboolean ok = TRUE;
+  guint n;
+
+  set_gray_caps (p, 320, 240);
+  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  for (n = 0; n < 10; n++)
+    push_frame (p, 320 * 240, n);
+  set_gray_caps (p, 640, 480);
+  for (; n < 20; n++)
+    push_frame (p, 640 * 480, n);
+  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
+  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (child_wait (p, c));
+  CHECK (p->sums->len == 20);
+  CHECK (child_got_tail (p, c, 0));
+  CHECK (output_has (c, "width=(int)320, height=(int)240"));
+  CHECK (output_has (c, "width=(int)640, height=(int)480"));
+  CHECK (clean_output (c));
+out:
+  child_free (c);
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, "caps change from appsrc (320x240 -> 640x480, copy path): "
+      "both caps and all 20 frames arrive intact");
+  g_free (dir);
+}
+
+static GstPadProbeReturn
+renegotiate (G_GNUC_UNUSED GstPad * pad,
+    G_GNUC_UNUSED GstPadProbeInfo * info, gpointer data)
+{
+  Producer *p = data;
+
+  if (++p->vtest_frames == 15) {
+    GstElement *cf = gst_bin_get_by_name (GST_BIN (p->pipeline), "cf");
+    GstCaps *caps = gst_caps_from_string ("video/x-raw,format=I420,"
+        "width=640,height=360");
+
+    g_object_set (cf, "caps", caps, NULL);
+    gst_caps_unref (caps);
+    gst_object_unref (cf);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* Caps change by renegotiation: videotestsrc draws into zcsink's pool,
+ * then renegotiates a larger size and gets a new pool. */
+static void
+test_caps_change_renegotiate (void)
+{
+  gchar *dir = new_runtime_dir ();
+  Producer *p = producer_new ("videotestsrc name=vt num-buffers=30 "
+      "pattern=ball ! capsfilter name=cf caps=video/x-raw,format=I420,"
+      "width=320,height=240 ! zcsink name=sink sync=false "
+      "wait-for-consumer=true channel=capsneg");
+  Child *c = launch (dir, "cons", "zcsrc channel=capsneg ! checksumsink");
+  GstElement *vt = gst_bin_get_by_name (GST_BIN (p->pipeline), "vt");
+  GstPad *pad = gst_element_get_static_pad (vt, "src");
+  gboolean ok = TRUE;
+  GstStructure *s = NULL;
+  gchar *str;
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, renegotiate, p, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (vt);
+  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (child_wait (p, c));
+  CHECK (p->sums->len == 30);
+  CHECK (child_got_tail (p, c, 0));
+  CHECK (output_has (c, "width=(int)320, height=(int)240"));
+  CHECK (output_has (c, "width=(int)640, height=(int)360"));
+  CHECK (clean_output (c));
+  g_object_get (p->sink, "stats", &s, NULL);
+  str = gst_structure_to_string (s);
+  printf ("# %s\n", str);
+  g_free (str);
+  gst_structure_free (s);
+out:
+  child_free (c);
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, "caps change by renegotiation (videotestsrc in zcsink's pool, "
+      "320x240 -> 640x360): both caps and all 30 frames arrive intact");
+  g_free (dir);
+}
+
+/* A consumer killed while it holds frames: the producer goes on (its
+ * blocks come back; the heartbeat timeout is an hour, so only the kill
+ * can free them), the other consumer gets every frame, and at the end
+ * the pool is full again. */
+static void
+test_sigkill (void)
+{
+  gchar *dir = new_runtime_dir ();
+  Producer *p = producer_new (GRAY_APPSRC "channel=kill "
+      "heartbeat-timeout=3600000000000");
+  Child *a = launch (dir, "a", "zcsrc channel=kill ! checksumsink");
+  Child *b = launch (dir, "b", "zcsrc channel=kill ! checksumsink");
+  gboolean ok = TRUE;
+  guint n = 0;
+
+  set_gray_caps (p, 320, 240);
+  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (2)));
+  for (; n < 5; n++)
+    push_frame (p, 320 * 240, n);
+  CHECK (wait_child_frames (p, a, 5));
+  CHECK (wait_child_frames (p, b, 5));
+  /* Stopped, A cannot release what comes next: 3 frames stay queued
+   * for it (within its limit of 4, so the producer does not wait). */
+  CHECK (kill (a->pid, SIGSTOP) == 0);
+  for (; n < 8; n++)
+    push_frame (p, 320 * 240, n);
+  CHECK (wait_child_frames (p, b, 8));
+  CHECK (poll_until (p, cond_pool_held, GUINT_TO_POINTER (3)));
+  CHECK (kill (a->pid, SIGKILL) == 0);
+  CHECK (child_wait (p, a) == FALSE && WIFSIGNALED (a->status)
+      && WTERMSIG (a->status) == SIGKILL);
+  /* More frames than the pool has blocks: they only get through if the
+   * dead consumer's blocks and queue were reclaimed. */
+  for (; n < 48; n++)
+    push_frame (p, 320 * 240, n);
+  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
+  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (child_wait (p, b));
+  CHECK (child_got_tail (p, b, 48));
+  CHECK (clean_output (b));
+  CHECK (poll_until (p, cond_pool_full, NULL));
+  CHECK (poll_until (p, cond_disconnected, GINT_TO_POINTER (2)));
+out:
+  if (!ok)
+    printf ("# pool-free %u of %u, consumers %u\n",
+        stats_uint (p, "pool-free"), stats_uint (p, "pool-blocks"),
+        stats_uint (p, "consumers"));
+  child_free (a);
+  child_free (b);
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, "consumer SIGKILLed holding frames: producer continues, the "
+      "other consumer gets all 48 frames, pool-free returns to pool-blocks");
+  g_free (dir);
+}
+
+/* A late joiner gets the caps and the frames published after it joined. */
+static void
+test_late_join (void)
+{
+  gchar *dir = new_runtime_dir ();
+  Producer *p = producer_new (GRAY_APPSRC "channel=late");
+  Child *a = launch (dir, "a", "zcsrc channel=late ! checksumsink");
+  Child *b = NULL;
+  gboolean ok = TRUE;
+  guint n = 0;
+
+  set_gray_caps (p, 320, 240);
+  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  for (; n < 10; n++)
+    push_frame (p, 320 * 240, n);
+  CHECK (wait_child_frames (p, a, 10));
+  b = launch (dir, "b", "zcsrc channel=late ! checksumsink");
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (2)));
+  for (; n < 25; n++)
+    push_frame (p, 320 * 240, n);
+  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
+  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (child_wait (p, a));
+  CHECK (child_wait (p, b));
+  CHECK (child_got_tail (p, a, 25));
+  CHECK (child_got_tail (p, b, 15));
+  CHECK (output_has (b, "GstZcSrc:zcsrc0.GstPad:src: caps = video/x-raw, "
+          "format=(string)GRAY8, width=(int)320, height=(int)240"));
+  CHECK (clean_output (a) && clean_output (b));
+out:
+  child_free (a);
+  if (b)
+    child_free (b);
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, "a second consumer joining a running stream gets the caps "
+      "and the 15 frames that follow");
+  g_free (dir);
+}
+
+/* Consumer side of test_restart, in its own process: prerolls (is-live=
+ * false), takes @n1 frames, goes to READY and back to PLAYING, must
+ * preroll again and take @n2 more, then EOS.  Prints each frame's SHA-1. */
+static int
+consumer_restart (const gchar * channel, guint n1, guint n2)
+{
+  gchar *desc = g_strdup_printf ("zcsrc is-live=false channel=%s ! appsink "
+      "name=sink sync=false", channel);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  guint round, i, counts[2] = { n1, n2 };
+  int rc = 0;
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  for (round = 0; round < 2 && rc == 0; round++) {
+    GstState state = GST_STATE_VOID_PENDING;
+
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    /* Success only once prerolled: a non-live source has no frame yet. */
+    if (gst_element_get_state (pipeline, &state, NULL, 60 * GST_SECOND)
+        != GST_STATE_CHANGE_SUCCESS || state != GST_STATE_PLAYING) {
+      printf ("round %u: no preroll\n", round);
+      rc = 1;
+      break;
+    }
+    printf ("round %u: prerolled\n", round);
+    for (i = 0; i < counts[round]; i++) {
+      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink),
+          60 * GST_SECOND);
+      GstMapInfo map;
+      gchar *sum;
+
+      if (sample == NULL) {
+        printf ("round %u: frame %u missing\n", round, i);
+        rc = 1;
+        break;
+      }
+      gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ);
+      sum = g_compute_checksum_for_data (G_CHECKSUM_SHA1, map.data, map.size);
+      printf ("sha1 %s\n", sum);
+      g_free (sum);
+      gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
+      gst_sample_unref (sample);
+    }
+    if (round == 0 && gst_element_set_state (pipeline, GST_STATE_READY)
+        != GST_STATE_CHANGE_SUCCESS)
+      rc = 1;
+  }
+  if (rc == 0 && (gst_app_sink_try_pull_sample (GST_APP_SINK (sink),
+              60 * GST_SECOND) != NULL
+          || !gst_app_sink_is_eos (GST_APP_SINK (sink)))) {
+    printf ("no EOS after the last frame\n");
+    rc = 1;
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  return rc;
+}
+
+/* A consumer goes PLAYING -> READY -> PLAYING while the producer runs:
+ * it detaches, attaches again, prerolls again and keeps receiving. */
+static void
+test_restart (void)
+{
+  gchar *dir = new_runtime_dir ();
+  Producer *p = producer_new (GRAY_APPSRC "channel=restart");
+  gchar *argv[] = { self_exe, (gchar *) "--consumer-restart",
+    (gchar *) "restart", (gchar *) "10", (gchar *) "10", NULL
+  };
+  Child *c = child_spawn (dir, "cons", argv);
+  gboolean ok = TRUE;
+  guint n = 0;
+
+  set_gray_caps (p, 320, 240);
+  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  for (; n < 10; n++)
+    push_frame (p, 320 * 240, n);
+  /* READY drops the consumer; PLAYING attaches a new one. */
+  CHECK (poll_until (p, cond_disconnected, GINT_TO_POINTER (1)));
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (2)));
+  for (; n < 20; n++)
+    push_frame (p, 320 * 240, n);
+  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
+  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (child_wait (p, c));
+  CHECK (child_got_tail (p, c, 20));
+  CHECK (output_has (c, "round 1: prerolled"));
+out:
+  child_free (c);
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, "a consumer going PLAYING -> READY -> PLAYING prerolls again "
+      "and receives all 20 frames");
+  g_free (dir);
+}
+
+static const struct
+{
+  const gchar *name;
+  void (*func) (void);
+} tests[] = {
+  {"caps-change-appsrc", test_caps_change_appsrc},
+  {"caps-change-renegotiate", test_caps_change_renegotiate},
+  {"sigkill", test_sigkill},
+  {"restart", test_restart},
+  {"late-join", test_late_join},
+};
+
+/* ZC_E2E_ONLY=WORD runs the cases whose name contains WORD;
+ * ZC_E2E_KEEP=1 keeps the outputs of a passing run. */
+int
+main (int argc, char **argv)
+{
+  const gchar *only = g_getenv ("ZC_E2E_ONLY");
+  gchar *tmpl;
+  guint i;
+
+  gst_init (&argc, &argv);
+  if (argc == 5 && strcmp (argv[1], "--consumer-restart") == 0)
+    return consumer_restart (argv[2], (guint) atoi (argv[3]),
+        (guint) atoi (argv[4]));
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  if (gst_element_factory_find ("zcsink") == NULL
+      || gst_element_factory_find ("checksumsink") == NULL) {
+    printf ("1..0 # SKIP zcsink or checksumsink not found\n");
+    return 0;
+  }
+  self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  tmpl = g_build_filename (g_get_tmp_dir (), "zc-e2e-XXXXXX", NULL);
+  runtime_root = g_mkdtemp (tmpl);
+  g_assert (self_exe && runtime_root);
+
+  for (i = 0; i < G_N_ELEMENTS (tests); i++) {
+    if (only == NULL || strstr (tests[i].name, only))
+      tests[i].func ();
+  }
+
+  printf ("1..%u\n", n_case);
+  if (n_failed == 0 && g_getenv ("ZC_E2E_KEEP") == NULL) {
+    gchar *cmd = g_strdup_printf ("rm -rf '%s'", runtime_root);
+
+    if (system (cmd) != 0)
+      printf ("# could not remove %s\n", runtime_root);
+    g_free (cmd);
+  }
+  g_free (self_exe);
+  g_free (runtime_root);
+  return n_failed == 0 ? 0 : 1;
+}
