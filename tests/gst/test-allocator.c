@@ -15,6 +15,8 @@
 #include <gst/check/gstcheck.h>
 #include <gst/zc/gstzcallocator.h>
 
+#include "zc-check.h"
+
 #define BLOCK_SIZE 4096
 #define N_BLOCKS 4
 #define SECOND_NS G_GINT64_CONSTANT (5000000000)
@@ -312,22 +314,5 @@ zc_allocator_suite (void)
 int
 main (int argc, char **argv)
 {
-  char runtime_dir[] = "/tmp/zc-test-allocator-XXXXXX";
-  gchar *socket_dir;
-  int failed;
-
-  if (mkdtemp (runtime_dir) == NULL)
-    return 1;
-  setenv ("XDG_RUNTIME_DIR", runtime_dir, 1);
-  gst_check_init (&argc, &argv);
-  failed = gst_check_run_suite (zc_allocator_suite (), "zcallocator",
-      __FILE__);
-  /* Every producer removed its socket: both directories are empty. */
-  socket_dir = g_build_filename (runtime_dir, "zerocopy", NULL);
-  if (g_file_test (socket_dir, G_FILE_TEST_IS_DIR) && rmdir (socket_dir) != 0)
-    failed = 1;
-  if (rmdir (runtime_dir) != 0)
-    failed = 1;
-  g_free (socket_dir);
-  return failed;
+  return zc_check_main (argc, argv, zc_allocator_suite, "zcallocator", __FILE__);
 }

@@ -9,6 +9,8 @@
 #include <gst/video/video.h>
 #include <gst/zc/gstzcbufferpool.h>
 
+#include "zc-check.h"
+
 #define BLOCK_SIZE 4096
 #define N_BLOCKS 2
 #define I420_CAPS "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
@@ -299,21 +301,5 @@ zc_buffer_pool_suite (void)
 int
 main (int argc, char **argv)
 {
-  char runtime_dir[] = "/tmp/zc-test-bufferpool-XXXXXX";
-  gchar *socket_dir;
-  int failed;
-
-  if (mkdtemp (runtime_dir) == NULL)
-    return 1;
-  setenv ("XDG_RUNTIME_DIR", runtime_dir, 1);
-  gst_check_init (&argc, &argv);
-  failed = gst_check_run_suite (zc_buffer_pool_suite (), "zcbufferpool",
-      __FILE__);
-  socket_dir = g_build_filename (runtime_dir, "zerocopy", NULL);
-  if (g_file_test (socket_dir, G_FILE_TEST_IS_DIR) && rmdir (socket_dir) != 0)
-    failed = 1;
-  if (rmdir (runtime_dir) != 0)
-    failed = 1;
-  g_free (socket_dir);
-  return failed;
+  return zc_check_main (argc, argv, zc_buffer_pool_suite, "zcbufferpool", __FILE__);
 }
