@@ -684,6 +684,47 @@ out:
   g_free (dir);
 }
 
+/* A consumer that shows no life for the heartbeat timeout (here: its
+ * process stopped, as a paused or blocked pipeline would look) is evicted;
+ * once it runs again zcsrc attaches again by itself, with a warning, and
+ * the stream goes on to EOS. */
+static void
+test_evicted_consumer_reattaches (void)
+{
+  gchar *dir = new_runtime_dir ();
+  Producer *p = producer_new (GRAY_APPSRC "channel=stall "
+      "heartbeat-timeout=1000000000");
+  Child *a = launch (dir, "a", "zcsrc channel=stall ! checksumsink");
+  gboolean ok = TRUE;
+  guint n = 0;
+
+  set_gray_caps (p, 320, 240);
+  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  for (; n < 5; n++)
+    push_frame (p, 320 * 240, n);
+  CHECK (wait_child_frames (p, a, 5));
+  CHECK (kill (a->pid, SIGSTOP) == 0);
+  CHECK (poll_until (p, cond_disconnected, GINT_TO_POINTER (1)));
+  CHECK (kill (a->pid, SIGCONT) == 0);
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (2)));
+  for (; n < 15; n++)
+    push_frame (p, 320 * 240, n);
+  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
+  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (child_wait (p, a));
+  /* Nothing was published while it was away: it has every frame. */
+  CHECK (child_got_tail (p, a, 0));
+  CHECK (output_has (a, "Evicted by the producer"));
+out:
+  child_free (a);
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, "a consumer evicted after a stall attaches again by itself "
+      "and gets the rest of the stream");
+  g_free (dir);
+}
+
 /* Consumer side of test_restart, in its own process: prerolls (is-live=
  * false), takes @n1 frames, goes to READY and back to PLAYING, must
  * preroll again and take @n2 more, then EOS.  Prints each frame's SHA-1. */
@@ -793,6 +834,7 @@ static const struct
   {"sigkill", test_sigkill},
   {"restart", test_restart},
   {"late-join", test_late_join},
+  {"evicted-reattaches", test_evicted_consumer_reattaches},
 };
 
 /* ZC_E2E_ONLY=WORD runs the cases whose name contains WORD;
