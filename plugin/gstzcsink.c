@@ -552,14 +552,32 @@ is_monotonic_clock (GstClock * clock)
   return type == GST_CLOCK_TYPE_MONOTONIC;
 }
 
-/* @ts (buffer time) as the wire carries it: see gstzcwire.h. */
+/* What turns running time into wire time (see gstzcwire.h): the base
+ * time, shifted onto CLOCK_MONOTONIC when the pipeline clock is another
+ * one.  FALSE without a clock (wire time is then the bare running time).
+ * Computed once per buffer. */
+static gboolean
+clock_offset (GstZcSink * self, guint64 * offset)
+{
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT_CAST (self));
+
+  if (clock == NULL)
+    return FALSE;
+  *offset = gst_element_get_base_time (GST_ELEMENT_CAST (self));
+  if (!is_monotonic_clock (clock))
+    *offset = (guint64) ((gint64) * offset + (gint64) zc_now_ns ()
+        - (gint64) gst_clock_get_time (clock));
+  gst_object_unref (clock);
+  return TRUE;
+}
+
+/* @ts (buffer time) as the wire carries it: running time + @offset. */
 static guint64
-to_wire_time (GstZcSink * self, GstClockTime ts)
+to_wire_time (GstZcSink * self, GstClockTime ts, gboolean have_clock,
+    guint64 offset)
 {
   GstBaseSink *bsink = GST_BASE_SINK_CAST (self);
-  GstClockTime rt, base_time;
-  GstClock *clock;
-  guint64 wire;
+  GstClockTime rt;
 
   if (!GST_CLOCK_TIME_IS_VALID (ts))
     return ZC_TIME_NONE;
@@ -568,39 +586,17 @@ to_wire_time (GstZcSink * self, GstClockTime ts)
   rt = gst_segment_to_running_time (&bsink->segment, GST_FORMAT_TIME, ts);
   if (!GST_CLOCK_TIME_IS_VALID (rt))
     return ZC_TIME_NONE;
-
-  clock = gst_element_get_clock (GST_ELEMENT_CAST (self));
-  if (clock == NULL)
-    return rt;
-  base_time = gst_element_get_base_time (GST_ELEMENT_CAST (self));
-  wire = rt + base_time;
-  if (!is_monotonic_clock (clock)) {
-    /* Another clock: shift by the two clocks' current difference. */
-    gint64 diff = (gint64) zc_now_ns () - (gint64) gst_clock_get_time (clock);
-
-    wire = (guint64) ((gint64) wire + diff);
-  }
-  gst_object_unref (clock);
-  return wire;
+  return have_clock ? rt + offset : rt;
 }
 
-/* Tells consumers what turns running time into wire time, when it
- * changes (a new base time, or more than a millisecond of drift between a
- * non-monotonic pipeline clock and CLOCK_MONOTONIC). */
+/* Tells consumers the clock offset when it changes (a new base time, or
+ * more than a millisecond of drift between a non-monotonic pipeline clock
+ * and CLOCK_MONOTONIC). */
 static void
-send_clock (GstZcSink * self, zc_producer_t * producer)
+send_clock (GstZcSink * self, zc_producer_t * producer, guint64 offset)
 {
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT_CAST (self));
-  guint64 offset;
   gchar *blob;
 
-  if (clock == NULL)
-    return;
-  offset = gst_element_get_base_time (GST_ELEMENT_CAST (self));
-  if (!is_monotonic_clock (clock))
-    offset = (guint64) ((gint64) offset + (gint64) zc_now_ns ()
-        - (gint64) gst_clock_get_time (clock));
-  gst_object_unref (clock);
   if (self->clock_sent != G_MAXUINT64 && (offset > self->clock_sent ?
           offset - self->clock_sent : self->clock_sent - offset) < GST_MSECOND)
     return;
@@ -613,11 +609,17 @@ send_clock (GstZcSink * self, zc_producer_t * producer)
 }
 
 static void
-fill_desc (GstZcSink * self, struct zc_desc *desc, GstBuffer * buf)
+fill_desc (GstZcSink * self, zc_producer_t * producer, struct zc_desc *desc,
+    GstBuffer * buf)
 {
+  guint64 offset = 0;
+  gboolean have_clock = clock_offset (self, &offset);
+
+  if (have_clock)
+    send_clock (self, producer, offset);
   desc->size = gst_buffer_get_size (buf);
-  desc->pts = to_wire_time (self, GST_BUFFER_PTS (buf));
-  desc->dts = to_wire_time (self, GST_BUFFER_DTS (buf));
+  desc->pts = to_wire_time (self, GST_BUFFER_PTS (buf), have_clock, offset);
+  desc->dts = to_wire_time (self, GST_BUFFER_DTS (buf), have_clock, offset);
   desc->duration = GST_BUFFER_DURATION_IS_VALID (buf)
       ? GST_BUFFER_DURATION (buf) : ZC_TIME_NONE;
   desc->offset = GST_BUFFER_OFFSET (buf);
@@ -720,8 +722,7 @@ gst_zc_sink_render (GstBaseSink * bsink, GstBuffer * buf)
     copied = TRUE;
   }
 
-  send_clock (self, producer);
-  fill_desc (self, &gst_zc_memory_get_frame (mem)->desc, buf);
+  fill_desc (self, producer, &gst_zc_memory_get_frame (mem)->desc, buf);
   /* Block policy: no time limit on a slow consumer, the heartbeat
    * timeout evicts a stuck one and unlock interrupts the wait. */
   ret = gst_zc_memory_publish (mem, -1);
