@@ -251,5 +251,14 @@ wait "$cons" || ok=1
     && no_socket_left
 report $? "gst-launch-1.0 -e: SIGINT to a live producer sends EOS to the consumer; both reach NULL and exit 0 with no error"
 
+# 7. With GST_TRACERS=leaks (as the test suite runs this), every
+# gst-launch-1.0 above reported at exit any buffer, memory, caps or element
+# still alive: none may have.
+if [ "${GST_TRACERS:-}" = leaks ]; then
+  new_case
+  ! grep -l 'Leaks detected' "$work"/*/*.err
+  report $? "no producer or consumer process leaked a GstObject or GstMiniObject (leaks tracer)"
+fi
+
 echo "1..$n_case"
 [ $failed = 0 ]
