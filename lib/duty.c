@@ -34,6 +34,11 @@
 
 /* Checked for dead peers (CLEAN_HINT) at most this often by non-holders. */
 #define HINT_INTERVAL_NS 1000000000ull
+/* The holder's cleaner scan costs a kill(0) and a /proc read per
+ * participant; a consumer holder services on every idle receive, so the
+ * scan is spaced out.  Socket hang-ups find the dead at once anyway: the
+ * scan is for hung peers, which the heartbeat timeout (seconds) judges. */
+#define CLEAN_INTERVAL_NS 20000000ull
 
 int
 zc_duty_verify_block (zc_pool_t * pool, uint32_t index)
@@ -174,9 +179,10 @@ zc_duty_service (zc_duty_t * duty)
   zc_msgring_poll (ring, duty->slot, now, handle, duty);
   holder = zc_msgring_duty_tick (ring, duty->slot, now) == 1;
 
-  if (holder) {
+  if (holder && now >= duty->next_clean_ns) {
     /* The cleaner: dead or stalled participants, then ring nodes whose
      * participant is gone (left, reclaimed elsewhere). */
+    duty->next_clean_ns = now + CLEAN_INTERVAL_NS;
     zc_region_reclaim (duty->region, duty->stale_ns, &dead);
     members = zc_msgring_members (ring);
     for (unsigned s = 0; s < ring->n_nodes && s < hb->n_slots; s++) {
@@ -188,7 +194,7 @@ zc_duty_service (zc_duty_t * duty)
     if (dead)
       zc_msgring_workspace_add (ring, duty->slot, ZC_MSGRING_RECLAIMS,
           (uint64_t) __builtin_popcountll (dead));
-  } else if (now >= duty->next_hint_check_ns) {
+  } else if (!holder && now >= duty->next_hint_check_ns) {
     /* Not ours to reclaim: tell the holder what we see. */
     dead = zc_heartbeat_find_dead (hb, 0);
     for (unsigned s = 0; dead && s < ZC_MAX_PARTICIPANTS; s++) {

@@ -28,6 +28,7 @@ typedef struct zc_duty
   uint32_t generation;          /* this region's pool generation */
   uint64_t stale_ns;            /* heartbeat timeout */
   uint64_t next_hint_check_ns;
+  uint64_t next_clean_ns;       /* holder: when the cleaner may scan again */
   zc_duty_hooks_t hooks;
 } zc_duty_t;
 

@@ -102,6 +102,10 @@ zc_producer_gen_new (zc_producer_t * p, uint64_t block_size,
   atomic_init (&gen->refs, 1);        /* the producer's list */
   ret = zc_duty_join (&gen->duty, gen->region, ZC_PRODUCER_SLOT, generation,
       p->cfg.heartbeat_timeout_ns, &hooks);
+  /* Take the duty before any consumer can see the region: the first
+   * consumer to attach would otherwise find it ownerless and keep it. */
+  if (ret == 0)
+    zc_duty_service (&gen->duty);
   if (ret < 0) {
     zc_region_close (gen->region);
     free (gen);
