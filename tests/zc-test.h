@@ -61,6 +61,16 @@ typedef struct
   } while (0)
 
 /* The path of the running test binary, for re-executing it as a peer. */
+/* /dev/shm names that other software makes while our tests run: GStreamer's
+ * shmsink ("shmpipe.PID.N"), which the benchmark test runs beside them.
+ * libzc itself never makes any (memfd only): the tests that check that
+ * /dev/shm stays clean skip these names. */
+static inline int
+zc_test_foreign_shm (const char *name)
+{
+  return strncmp (name, "shmpipe.", 8) == 0;
+}
+
 static inline const char *
 zc_test_self (void)
 {

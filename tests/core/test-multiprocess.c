@@ -29,11 +29,13 @@ static int
 dev_shm_entries (void)
 {
   DIR *d = opendir ("/dev/shm");
+  struct dirent *e;
   int n = 0;
   if (!d)
     return 0;
-  while (readdir (d))
-    n++;
+  while ((e = readdir (d)) != NULL)
+    if (!zc_test_foreign_shm (e->d_name))
+      n++;
   closedir (d);
   return n;
 }

@@ -583,6 +583,8 @@ list_dev_shm (char *buf, size_t size)
   if (d == NULL)
     return;                     /* no /dev/shm: nothing can appear in it */
   while ((e = readdir (d)) != NULL) {
+    if (zc_test_foreign_shm (e->d_name))
+      continue;
     int n = snprintf (buf + len, size - len, "%s/", e->d_name);
     ZC_CHECK (n > 0 && (size_t) n < size - len);
     len += (size_t) n;
