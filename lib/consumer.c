@@ -656,15 +656,19 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
 
     /* Idle: pump our ring node; takes the duty if the producer hangs. */
     zc_duty_service (&c->gen->duty);
-    if (zc_queue_prepare_sleep (c->gen->queue)) {
+    /* A caller polling zc_consumer_fd() was woken by a ring that is spent
+     * now: drained before arming, so that only a later ring wakes it. */
+    if (timeout_ns == 0)
       zc_queue_finish_sleep (c->gen->queue, c->doorbell);
+    if (zc_queue_prepare_sleep (c->gen->queue)) {
+      zc_queue_finish_sleep (c->gen->queue, -1);
       continue;
     }
     if (timeout_ns == 0)
       return -EAGAIN;           /* armed: zc_consumer_fd() will wake */
     now = zc_now_ns ();
     if (now >= deadline) {
-      zc_queue_finish_sleep (c->gen->queue, c->doorbell);
+      zc_queue_finish_sleep (c->gen->queue, -1);
       return -ETIMEDOUT;
     }
     /* Wake up in time to beat: the producer evicts after the timeout. */
@@ -677,7 +681,9 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
     fds[1] = (struct pollfd) { c->cancel_fd, POLLIN, 0 };
     fds[2] = (struct pollfd) { c->sock, POLLIN, 0 };
     ret = poll (fds, watch_sock ? 3 : 2, (int) ((wait_ns + 999999) / 1000000));
-    zc_queue_finish_sleep (c->gen->queue, c->doorbell);
+    /* Read the doorbell only when it rang: one system call less per wake. */
+    zc_queue_finish_sleep (c->gen->queue, ret > 0
+        && (fds[0].revents & POLLIN) ? c->doorbell : -1);
     watch_sock = true;
     if (ret > 0 && fds[2].revents)
       watch_sock = check_socket (c) ? false : true;

@@ -312,8 +312,13 @@ zc_queue_push (struct zc_queue *q, const struct zc_desc *desc,
   if (!(desc->flags & ZC_DESC_FLAG_NO_BLOCK))
     atomic_fetch_add_explicit (&q->delivered, 1, memory_order_relaxed);
 
+  /* Taking the flag down makes this the one ring of the reader's sleep:
+   * a burst pushed before it wakes costs one system call, not one each.
+   * The plain load first keeps the line shared while the reader is awake. */
   if (doorbell_fd >= 0
-      && atomic_load_explicit (&q->reader_sleeping, memory_order_seq_cst))
+      && atomic_load_explicit (&q->reader_sleeping, memory_order_seq_cst)
+      && atomic_exchange_explicit (&q->reader_sleeping, 0,
+          memory_order_seq_cst))
     ring_doorbell (doorbell_fd);
   return 0;
 }
@@ -414,6 +419,20 @@ zc_queue_note_release (struct zc_queue *q)
   /* seq_cst: the consumer's half of the Dekker pair with the producer's
    * store of @writer_waiting (see zc_queue_wait_space()). */
   atomic_fetch_add_explicit (&q->released, 1, memory_order_seq_cst);
+  /* Hysteresis: a producer that outruns its consumer would otherwise be
+   * woken for every single release and sleep again after one push, two
+   * system calls and two context switches per frame.  It is woken once
+   * half the limit is free, or as soon as the reader sleeps (here, or in
+   * zc_queue_prepare_sleep()): a reader that waits for frames while it
+   * holds more than half never stalls the producer.  seq_cst on
+   * @reader_sleeping: a reader whose own check missed the producer's
+   * @writer_waiting stored its flag before that store, which we saw, so
+   * we see the flag (or a later 0: then the reader is awake and will
+   * check again before it sleeps). */
+  if (atomic_load_explicit (&q->writer_waiting, memory_order_seq_cst)
+      && zc_queue_outstanding (q) > current_limit (q) / 2
+      && !atomic_load_explicit (&q->reader_sleeping, memory_order_seq_cst))
+    return;
   space_made (q);
 }
 
@@ -429,6 +448,9 @@ zc_queue_prepare_sleep (struct zc_queue *q)
   atomic_store_explicit (&q->reader_sleeping, 1, memory_order_seq_cst);
   head = atomic_load_explicit (&q->head, memory_order_seq_cst);
   tail = atomic_load_explicit (&q->tail, memory_order_relaxed);
+  /* A producer waiting for space while we hold frames and wait for more
+   * (releases skipped its wake, see zc_queue_note_release()) goes on. */
+  space_made (q);
   /* Corrupt positions count as "something there": pop then reports them
    * instead of the consumer sleeping on a queue that will never ring. */
   return head != tail;

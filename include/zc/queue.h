@@ -26,7 +26,8 @@
  * consumer announces sleep in @reader_sleeping and re-checks @head; the
  * producer stores @head and then looks at @reader_sleeping.  Both sides use
  * seq_cst for this pair (Dekker), so one of them always sees the other:
- * the bell is rung only when the reader really may sleep, never per frame.
+ * the bell is rung only when the reader really may sleep, never per frame,
+ * and at most once per sleep: the producer that rings takes the flag down.
  *
  * Every field here can be written by any participant.  The queue code
  * bounds its own indices; a descriptor's contents (block index, sizes, meta
@@ -113,7 +114,8 @@ struct zc_queue
    * released; released is stored seq_cst (Dekker with @writer_waiting). */
   _Atomic uint64_t taken;
   _Atomic uint64_t released;
-  /* Non-zero while the consumer may sleep on its doorbell (seq_cst). */
+  /* Non-zero while the consumer may sleep on its doorbell and nobody rang
+   * yet (seq_cst; the ringing producer exchanges it to 0). */
   _Atomic uint32_t reader_sleeping;
   /* Futex word the producer sleeps on while it waits for space: bumped by
    * the consumer on a release that sees @writer_waiting. */
@@ -263,7 +265,10 @@ bool zc_queue_prepare_sleep (struct zc_queue *q);
 /**
  * zc_queue_finish_sleep:
  * @q: a queue
- * @doorbell_fd: the consumer's eventfd, drained (non-blocking read)
+ * @doorbell_fd: the consumer's eventfd, drained (non-blocking read), or -1
+ *   when the wait saw it silent (saves the read: the producer rings at most
+ *   once per sleep, and a ring that raced a wake-up only makes the next
+ *   wait return at once)
  *
  * Consumer, after the wait.
  */

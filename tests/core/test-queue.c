@@ -314,6 +314,28 @@ test_doorbell_is_silent_while_the_reader_is_awake (void)
   ZC_CHECK_EQ (doorbell_count (bell), 0);
 }
 
+/* A burst pushed while the reader sleeps rings it once: the producer that
+ * rings takes the flag down, the others see no sleeper. */
+static void
+test_doorbell_rings_once_per_sleep (void)
+{
+  shared_queues s = shared_queues_new (1, DEPTH);
+  int bell = doorbell_new ();
+
+  ZC_CHECK (!zc_queue_prepare_sleep (s.q));
+  for (uint64_t i = 0; i < 3; i++)
+    ZC_CHECK_OK (push_seq (s.q, i, bell));
+  ZC_CHECK_EQ (doorbell_count (bell), 1);
+  ZC_CHECK_EQ (atomic_load (&s.q->reader_sleeping), 0);
+  zc_queue_finish_sleep (s.q, -1);
+  for (uint64_t i = 0; i < 3; i++)
+    pop_expect (s.q, i);
+  /* The next sleep is rung again. */
+  ZC_CHECK (!zc_queue_prepare_sleep (s.q));
+  ZC_CHECK_OK (push_seq (s.q, 3, bell));
+  ZC_CHECK_EQ (doorbell_count (bell), 1);
+}
+
 static void
 test_doorbell_rings_once_the_reader_prepared_to_sleep (void)
 {
@@ -843,6 +865,7 @@ main (int argc, char **argv)
     ZC_TEST (test_events_pass_the_limit_and_are_never_revoked),
     ZC_TEST (test_doorbell_is_silent_while_the_reader_is_awake),
     ZC_TEST (test_doorbell_rings_once_the_reader_prepared_to_sleep),
+    ZC_TEST (test_doorbell_rings_once_per_sleep),
     ZC_TEST (test_wait_space_ends_when_the_queue_is_freed),
     ZC_TEST (test_hostile_positions_are_bounded),
     ZC_TEST (test_hostile_limits_and_counters_are_clamped),
