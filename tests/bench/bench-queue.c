@@ -3,35 +3,55 @@
  *
  * Latency is measured as a ping-pong (round trip / 2) over two queues, one
  * each way, each with the receiver's eventfd as doorbell:
- *   - "sleep": the receiver sleeps in poll() as soon as its queue is empty,
- *     which in a ping-pong is every time: the worst case, a full wake-up
- *     per message;
- *   - "spin 20us": the receiver watches @head for up to 20 us first;
- *   - "eventfd": two bare eventfds, blocking reads, no queue: the floor
- *     the kernel's wake-up puts under the "sleep" figures;
- *   - "socket": the alternative design, each descriptor sent as a 256-byte
- *     SOCK_SEQPACKET message on a Unix socket pair, the receiver blocking
- *     in recv() (or in poll() then recv(), as a receiver that also watches
- *     other descriptors would).
- * Throughput: a one-way stream of descriptors, the producer waiting for
- * space when the consumer's limit (the full depth) is reached, the
- * consumer sleeping only when its queue is empty; and the same stream as
- * socket messages, the sender blocking when the socket buffer is full.
+ *   - "queue sleep": the receiver sleeps in poll() as soon as its queue is
+ *     empty, which in a ping-pong is every time: the worst case, a full
+ *     wake-up per message;
+ *   - "queue spin 20us": the receiver watches @head for up to 20 us first;
+ *   - "eventfd ping-pong": two bare eventfds, blocking reads, no queue;
+ *   - "futex ping-pong": a bare 32-bit word each way, FUTEX_WAIT and
+ *     FUTEX_WAKE, the waker calling FUTEX_WAKE every time.  With the
+ *     eventfd row, the floor the kernel's wake-up puts under any sleeping
+ *     reader, "queue sleep" and a channel's publish -> receive included;
+ *   - "socket recv", "socket poll+recv": the alternative design, each
+ *     descriptor sent as a 256-byte SOCK_SEQPACKET message on a Unix socket
+ *     pair, the receiver blocking in recv() (or in poll() then recv(), as a
+ *     receiver that also watches other descriptors would).
+ * Throughput: "queue", a one-way stream of descriptors, the producer
+ * waiting for space when the consumer's limit (the full depth) is reached,
+ * the consumer sleeping only when its queue is empty; and "socket", the
+ * same stream as socket messages, the sender blocking when the socket
+ * buffer is full.
  *
- *   bench-queue [ITERATIONS]
+ *   bench-queue [--quick] [--json] [ITERATIONS]
+ *
+ * ITERATIONS round trips per latency row (20000, 2000 with --quick), 50
+ * times as many messages per stream.  --json prints, instead of the table,
+ * one JSON object per row and line:
+ *   {"bench":"queue","row":R,"kind":"latency","latency_ns":[...]}
+ *     every one-way sample in nanoseconds, in the order measured;
+ *   {"bench":"queue","row":R,"kind":"throughput","msgs_per_s":X}
  *
  * The second process is a fork of the first (no exec: nothing to isolate
- * in a bench); the queues live in a shared anonymous mapping.
+ * in a bench); the queues and futex words live in shared anonymous
+ * mappings.  No row may hang: every process of a row runs under an alarm
+ * of ROW_TIMEOUT_S, and a peer dies with its parent (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <math.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,12 +60,30 @@
 
 #define SPIN_NS 20000
 #define STREAM_FACTOR 50
+#define N_DEFAULT 20000
+#define N_QUICK 2000
+/* Far above any row's run time here (a normal row takes about a second):
+ * only a hang reaches it. */
+#ifndef ROW_TIMEOUT_S
+#define ROW_TIMEOUT_S 120
+#endif
+#define WAIT_TIMEOUT_S 10
 
 typedef struct
 {
   struct zc_queue *q;           /* where this side receives */
   int bell;                     /* this side's doorbell */
 } inbox;
+
+/* One word each way, on separate cache lines as two processes' mailboxes
+ * would be. */
+typedef struct
+{
+  _Alignas (64) _Atomic uint32_t to_a;
+  _Alignas (64) _Atomic uint32_t to_b;
+} futex_pair;
+
+static bool json;
 
 static uint64_t
 now_ns (void)
@@ -61,6 +99,36 @@ die (const char *what)
 {
   fprintf (stderr, "bench-queue: %s: %s\n", what, strerror (errno));
   exit (1);
+}
+
+static void
+on_alarm (int sig)
+{
+  static const char msg[] = "bench-queue: row timed out\n";
+
+  (void) sig;
+  if (write (STDERR_FILENO, msg, sizeof (msg) - 1) < 0)
+    _exit (3);
+  _exit (3);
+}
+
+/* Forks the peer of a row.  The peer dies with the parent (a parent that
+ * failed or timed out leaves nothing blocked behind) and has its own
+ * alarm in case the parent waits on it forever. */
+static pid_t
+fork_peer (void)
+{
+  pid_t parent = getpid ();
+  pid_t pid = fork ();
+
+  if (pid < 0)
+    die ("fork");
+  if (pid == 0) {
+    if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent)
+      _exit (1);
+    alarm (ROW_TIMEOUT_S);
+  }
+  return pid;
 }
 
 static void
@@ -96,7 +164,7 @@ receive (inbox * in, struct zc_desc *d, uint64_t spin_ns)
     if (!zc_queue_prepare_sleep (in->q)) {
       struct pollfd pfd = { in->bell, POLLIN, 0 };
 
-      if (poll (&pfd, 1, 10000) != 1)
+      if (poll (&pfd, 1, WAIT_TIMEOUT_S * 1000) != 1)
         die ("poll (lost doorbell?)");
     }
     zc_queue_finish_sleep (in->q, in->bell);
@@ -109,7 +177,7 @@ queue_send (struct zc_queue *q, int bell, uint64_t seq)
   struct zc_desc d = {.sequence = seq };
 
   while (zc_queue_push (q, &d, bell) == -EAGAIN)
-    if (zc_queue_wait_space (q, INT64_C (10000000000)) < 0)
+    if (zc_queue_wait_space (q, WAIT_TIMEOUT_S * INT64_C (1000000000)) < 0)
       die ("wait_space");
 }
 
@@ -121,11 +189,21 @@ cmp_u64 (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* Row names are plain ASCII without quotes or backslashes: printed as is
+ * into JSON strings. */
 static void
 print_latency (const char *name, uint64_t * one_way, uint64_t n)
 {
+  if (json) {
+    printf ("{\"bench\":\"queue\",\"row\":\"%s\",\"kind\":\"latency\","
+        "\"latency_ns\":[", name);
+    for (uint64_t i = 0; i < n; i++)
+      printf ("%s%" PRIu64, i ? "," : "", one_way[i]);
+    printf ("]}\n");
+    return;
+  }
   qsort (one_way, n, sizeof (uint64_t), cmp_u64);
-  printf ("%-28s median %7.2f us  p99 %7.2f us  max %8.2f us\n", name,
+  printf ("%-20s median %7.2f us  p99 %7.2f us  max %8.2f us\n", name,
       one_way[n / 2] / 1e3, one_way[n * 99 / 100] / 1e3, one_way[n - 1] / 1e3);
 }
 
@@ -142,8 +220,20 @@ reap (pid_t pid)
 static void
 print_stream (const char *name, uint64_t n, double s)
 {
-  printf ("%-28s %9.0f msgs/s  %7.1f ns/msg  (%" PRIu64 " msgs)\n",
-      name, (double) n / s, s * 1e9 / (double) n, n);
+  double rate = (double) n / s;
+
+  if (json) {
+    /* JSON has no infinity: a clock that did not move gives null. */
+    if (isfinite (rate))
+      printf ("{\"bench\":\"queue\",\"row\":\"%s\",\"kind\":\"throughput\","
+          "\"msgs_per_s\":%.1f}\n", name, rate);
+    else
+      printf ("{\"bench\":\"queue\",\"row\":\"%s\",\"kind\":\"throughput\","
+          "\"msgs_per_s\":null}\n", name);
+    return;
+  }
+  printf ("%-20s %9.0f msgs/s  %7.1f ns/msg  (%" PRIu64 " msgs)\n",
+      name, rate, s * 1e9 / (double) n, n);
 }
 
 /* Ping-pong through the queues: @a receives on @qa, @b on @qb. */
@@ -161,9 +251,7 @@ bench_queue_ping_pong (const char *name, struct zc_queue *qa,
     die ("eventfd");
   zc_queue_reset (qa, ZC_QUEUE_DEPTH);
   zc_queue_reset (qb, ZC_QUEUE_DEPTH);
-  pid = fork ();
-  if (pid < 0)
-    die ("fork");
+  pid = fork_peer ();
   if (pid == 0) {
     for (uint64_t i = 0; i < warmup + n; i++) {
       receive (&b, &d, spin_ns);
@@ -196,9 +284,7 @@ bench_eventfd_ping_pong (uint64_t n, uint64_t * one_way)
 
   if (to_a < 0 || to_b < 0)
     die ("eventfd");
-  pid = fork ();
-  if (pid < 0)
-    die ("fork");
+  pid = fork_peer ();
   if (pid == 0) {
     for (uint64_t i = 0; i < warmup + n; i++)
       if (read (to_b, &v, sizeof (v)) != sizeof (v)
@@ -218,7 +304,69 @@ bench_eventfd_ping_pong (uint64_t n, uint64_t * one_way)
   reap (pid);
   close (to_a);
   close (to_b);
-  print_latency ("eventfd ping-pong (floor)", one_way, n);
+  print_latency ("eventfd ping-pong", one_way, n);
+}
+
+static void
+futex_post (_Atomic uint32_t * word, uint32_t value)
+{
+  /* Release: pairs with the acquire load in futex_await(); the kernel's
+   * own check of the word under its hash-bucket lock closes the race
+   * with a waiter that is about to sleep. */
+  atomic_store_explicit (word, value, memory_order_release);
+  syscall (SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Sleeps until *@word == @value; false on a timeout or an error. */
+static bool
+futex_await (_Atomic uint32_t * word, uint32_t value)
+{
+  uint32_t seen;
+
+  while ((seen = atomic_load_explicit (word, memory_order_acquire)) != value) {
+    struct timespec ts = { WAIT_TIMEOUT_S, 0 };
+
+    if (syscall (SYS_futex, word, FUTEX_WAIT, seen, &ts, NULL, 0) < 0
+        && errno != EAGAIN && errno != EINTR)
+      return false;
+  }
+  return true;
+}
+
+/* The sequence number i + 1 goes out and comes back: each side waits for
+ * a value it has not seen, so nothing is missed and nothing is counted
+ * twice.  Not FUTEX_PRIVATE_FLAG: the words are shared across the fork,
+ * as a channel's are across processes. */
+static void
+bench_futex_ping_pong (futex_pair * fp, uint64_t n, uint64_t * one_way)
+{
+  uint64_t warmup = n / 10;
+  pid_t pid;
+
+  if (warmup + n >= UINT32_MAX)
+    die ("futex ping-pong: too many iterations");
+  atomic_store (&fp->to_a, 0);
+  atomic_store (&fp->to_b, 0);
+  pid = fork_peer ();
+  if (pid == 0) {
+    for (uint32_t i = 1; i <= warmup + n; i++) {
+      if (!futex_await (&fp->to_b, i))
+        _exit (1);
+      futex_post (&fp->to_a, i);
+    }
+    _exit (0);
+  }
+  for (uint32_t i = 1; i <= warmup + n; i++) {
+    uint64_t t0 = now_ns ();
+
+    futex_post (&fp->to_b, i);
+    if (!futex_await (&fp->to_a, i))
+      die ("futex ping-pong");
+    if (i > warmup)
+      one_way[i - 1 - warmup] = (now_ns () - t0) / 2;
+  }
+  reap (pid);
+  print_latency ("futex ping-pong", one_way, n);
 }
 
 /* One-way stream @qa -> consumer; the consumer acknowledges the last
@@ -237,9 +385,7 @@ bench_stream (struct zc_queue *qa, struct zc_queue *qb, uint64_t n)
     die ("eventfd");
   zc_queue_reset (qa, ZC_QUEUE_DEPTH);
   zc_queue_reset (qb, ZC_QUEUE_DEPTH);
-  pid = fork ();
-  if (pid < 0)
-    die ("fork");
+  pid = fork_peer ();
   if (pid == 0) {
     for (uint64_t i = 0; i < n; i++) {
       receive (&c, &d, 0);
@@ -269,7 +415,7 @@ sock_recv (int fd, struct zc_desc *d, bool use_poll)
   if (use_poll) {
     struct pollfd pfd = { fd, POLLIN, 0 };
 
-    if (poll (&pfd, 1, 10000) != 1)
+    if (poll (&pfd, 1, WAIT_TIMEOUT_S * 1000) != 1)
       return false;
   }
   return recv (fd, d, sizeof (*d), 0) == (ssize_t) sizeof (*d);
@@ -298,9 +444,7 @@ bench_socket_ping_pong (const char *name, uint64_t n, bool use_poll,
   pid_t pid;
 
   socket_pair (sv);
-  pid = fork ();
-  if (pid < 0)
-    die ("fork");
+  pid = fork_peer ();
   if (pid == 0) {
     close (sv[0]);
     for (uint64_t i = 0; i < warmup + n; i++)
@@ -337,9 +481,7 @@ bench_socket_stream (uint64_t n)
   pid_t pid;
 
   socket_pair (sv);
-  pid = fork ();
-  if (pid < 0)
-    die ("fork");
+  pid = fork_peer ();
   if (pid == 0) {
     close (sv[0]);
     for (uint64_t i = 0; i < n; i++)
@@ -362,38 +504,90 @@ bench_socket_stream (uint64_t n)
   print_stream ("socket", n, s);
 }
 
+/* Output so far goes out before the row's fork, which would copy the
+ * stdio buffer into the peer; then the row's deadline starts. */
+static void
+begin_row (void)
+{
+  fflush (stdout);
+  alarm (ROW_TIMEOUT_S);
+}
+
+static void
+usage (void)
+{
+  fprintf (stderr, "usage: bench-queue [--quick] [--json] [ITERATIONS]\n");
+  exit (2);
+}
+
 int
 main (int argc, char **argv)
 {
-  uint64_t n = argc > 1 ? strtoull (argv[1], NULL, 10) : 20000;
+  uint64_t n = 0;
   uint64_t size = zc_queues_footprint (2);
+  struct sigaction sa = {.sa_handler = on_alarm };
+  bool quick = false;
   zc_queues_t qs;
+  futex_pair *fp;
   uint64_t *one_way;
   void *mem;
 
+  for (int i = 1; i < argc; i++) {
+    char *end;
+
+    if (strcmp (argv[i], "--quick") == 0)
+      quick = true;
+    else if (strcmp (argv[i], "--json") == 0)
+      json = true;
+    else if (n == 0 && argv[i][0] >= '0' && argv[i][0] <= '9') {
+      errno = 0;
+      n = strtoull (argv[i], &end, 10);
+      if (errno != 0 || *end != '\0' || n > UINT32_MAX / 2)
+        usage ();
+    } else
+      usage ();
+  }
+  if (n == 0)
+    n = quick ? N_QUICK : N_DEFAULT;
   if (n < 10)
     n = 10;
+  if (sigaction (SIGALRM, &sa, NULL) < 0)
+    die ("sigaction");
   mem = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
       -1, 0);
+  fp = mmap (NULL, sizeof (*fp), PROT_READ | PROT_WRITE,
+      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   one_way = calloc (n, sizeof (uint64_t));
-  if (mem == MAP_FAILED || one_way == NULL)
+  if (mem == MAP_FAILED || fp == MAP_FAILED || one_way == NULL)
     die ("memory");
   if (zc_queues_construct (&qs, mem, size, 2) < 0)
     die ("zc_queues_construct");
 
-  printf ("one-way latency, %" PRIu64 " round trips each, one-way = round "
-      "trip / 2, 256-byte messages\n", n);
+  if (!json)
+    printf ("one-way latency, %" PRIu64 " round trips each, one-way = round "
+        "trip / 2, 256-byte messages\n", n);
+  begin_row ();
   bench_eventfd_ping_pong (n, one_way);
-  bench_queue_ping_pong ("queue, sleep every time", zc_queues_get (&qs, 0),
+  begin_row ();
+  bench_futex_ping_pong (fp, n, one_way);
+  begin_row ();
+  bench_queue_ping_pong ("queue sleep", zc_queues_get (&qs, 0),
       zc_queues_get (&qs, 1), n, 0, one_way);
-  bench_queue_ping_pong ("queue, spin 20 us, sleep", zc_queues_get (&qs, 0),
+  begin_row ();
+  bench_queue_ping_pong ("queue spin 20us", zc_queues_get (&qs, 0),
       zc_queues_get (&qs, 1), n, SPIN_NS, one_way);
-  bench_socket_ping_pong ("socket, recv", n, false, one_way);
-  bench_socket_ping_pong ("socket, poll + recv", n, true, one_way);
-  printf ("throughput, one-way streams\n");
+  begin_row ();
+  bench_socket_ping_pong ("socket recv", n, false, one_way);
+  begin_row ();
+  bench_socket_ping_pong ("socket poll+recv", n, true, one_way);
+  if (!json)
+    printf ("throughput, one-way streams\n");
+  begin_row ();
   bench_stream (zc_queues_get (&qs, 0), zc_queues_get (&qs, 1),
       n * STREAM_FACTOR);
+  begin_row ();
   bench_socket_stream (n * STREAM_FACTOR);
+  alarm (0);
   free (one_way);
   return 0;
 }
