@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@
 
 /* How often a detached consumer looks for a producer. */
 #define RETRY_NS 10000000ull
+/* zc_consumer_keepalive()'s answer while there is no producer to show
+ * life to: how soon to look again. */
+#define KEEPALIVE_DETACHED_NS 100000000ull
 
 struct cgen
 {
@@ -68,7 +72,11 @@ struct zc_consumer
   int cancel_fd;                /* eventfd: readable while cancelled */
   int epoll_fd;                 /* zc_consumer_fd() */
   _Atomic bool cancelled;
-  struct cgen *gen;             /* current generation when attached */
+  /* Current generation when attached.  Written by the receiving thread
+   * only, under @gen_lock, which zc_consumer_keepalive() takes to read it
+   * from another thread. */
+  struct cgen *gen;
+  pthread_mutex_t gen_lock;
   uint32_t ctl_seq;             /* last control message read */
   uint64_t heartbeat_timeout_ns;
   int hangup;                   /* 1 clean bye, -1 died, 0 none */
@@ -150,6 +158,7 @@ zc_consumer_new (const zc_consumer_config_t * config, zc_consumer_t ** out)
   if (c == NULL)
     return -ENOMEM;
   c->sock = c->doorbell = c->cancel_fd = c->epoll_fd = -1;
+  pthread_mutex_init (&c->gen_lock, NULL);
   if (config->name)
     snprintf (c->name, sizeof (c->name), "%s", config->name);
   c->max_held = config->max_held;
@@ -230,8 +239,10 @@ detach (zc_consumer_t * c)
     c->sock = -1;
   }
   if (c->gen) {
+    pthread_mutex_lock (&c->gen_lock);
     cgen_detach (c->gen);
     c->gen = NULL;
+    pthread_mutex_unlock (&c->gen_lock);
   }
   c->hangup = 0;
 }
@@ -250,6 +261,7 @@ zc_consumer_free (zc_consumer_t * c)
     close (c->cancel_fd);
   if (c->epoll_fd >= 0)
     close (c->epoll_fd);
+  pthread_mutex_destroy (&c->gen_lock);
   free (c);
 }
 
@@ -402,8 +414,10 @@ apply_control (zc_consumer_t * c)
         return ret;
       /* Everything before the marker came from the old queue; the old
        * generation lives on while its frames are held. */
+      pthread_mutex_lock (&c->gen_lock);
       cgen_detach (c->gen);
       c->gen = g;
+      pthread_mutex_unlock (&c->gen_lock);
       return 0;
     default:
       zc_wire_close_fds (fds, &n_fds);
@@ -420,6 +434,7 @@ attach (zc_consumer_t * c)
   size_t name_len = strlen (c->name);
   int fds[ZC_WIRE_MAX_FDS];
   struct zc_wire_header h;
+  struct cgen *g;
   unsigned n_fds;
   int n, n_sticky, ret;
 
@@ -458,11 +473,14 @@ attach (zc_consumer_t * c)
     ret = -EPROTO;
     goto failed;
   }
-  n_sticky = open_generation (c, n, fds, &n_fds, &c->gen);
+  n_sticky = open_generation (c, n, fds, &n_fds, &g);
   if (n_sticky < 0) {
     ret = n_sticky;
     goto failed;
   }
+  pthread_mutex_lock (&c->gen_lock);
+  c->gen = g;
+  pthread_mutex_unlock (&c->gen_lock);
   zc_heartbeat_touch (c->gen->hb, c->gen->slot);
 
   /* The format, then the sticky blobs: they come first, as events. */
@@ -779,6 +797,22 @@ zc_consumer_cancel (zc_consumer_t * c, bool cancel)
   } else if (read (c->cancel_fd, &value, sizeof (value)) < 0) {
     /* EAGAIN: was not set */
   }
+}
+
+uint64_t
+zc_consumer_keepalive (zc_consumer_t * c)
+{
+  uint64_t interval = KEEPALIVE_DETACHED_NS;
+
+  if (c == NULL)
+    return interval;
+  pthread_mutex_lock (&c->gen_lock);
+  if (c->gen) {
+    zc_heartbeat_touch (c->gen->hb, c->gen->slot);
+    interval = c->gen->duty.stale_ns / 4;     /* fixed per generation */
+  }
+  pthread_mutex_unlock (&c->gen_lock);
+  return interval;
 }
 
 int

@@ -295,6 +295,7 @@ handle_hello (zc_producer_t * p, int sock, struct change_list *changes)
   c->doorbell = fds[0];
   c->pid = cred.pid;
   c->ctl_seq = 0;
+  c->waiting_since_ns = 0;
   c->limit = hello.max_held ? hello.max_held : p->cfg.default_limit;
   if (c->limit > ZC_LIMIT_MAX)
     c->limit = ZC_LIMIT_MAX;
@@ -366,6 +367,7 @@ tick (zc_producer_t * p, struct change_list *changes)
   zc_heartbeat_touch (p->gen->hb, ZC_PRODUCER_SLOT);
   for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
     zc_peer_status_t st;
+    uint64_t since;
 
     if (!(p->active_mask & (UINT64_C (1) << slot)))
       continue;
@@ -375,6 +377,16 @@ tick (zc_producer_t * p, struct change_list *changes)
     if (st != ZC_PEER_ALIVE) {
       pid_t pid = zc_producer_remove_consumer (p, slot, ZC_EEVICTED,
           "evicted: no sign of life within the heartbeat timeout");
+      note_change (changes, ZC_CONSUMER_EVICTED, slot, pid);
+      continue;
+    }
+    /* Alive (zc_consumer_keepalive() beats for a paused consumer) but
+     * holding the producer up: one bad peer may not freeze the channel. */
+    since = p->consumers[slot].waiting_since_ns;
+    if (since && now > since && now - since > p->cfg.heartbeat_timeout_ns) {
+      pid_t pid = zc_producer_remove_consumer (p, slot, ZC_EEVICTED,
+          "evicted: kept the producer waiting for room (block policy) for "
+          "longer than the heartbeat timeout");
       note_change (changes, ZC_CONSUMER_EVICTED, slot, pid);
     }
   }

@@ -44,6 +44,10 @@ struct zc_consumer_entry
   pid_t pid;
   uint32_t limit;
   uint32_t ctl_seq;             /* last control message sent */
+  /* Since when publish has been waiting for room in this consumer's queue
+   * without a push getting through (block policy), 0 when it is not: past
+   * the heartbeat timeout, the consumer is evicted as stalled. */
+  uint64_t waiting_since_ns;
 };
 
 struct zc_sticky

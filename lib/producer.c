@@ -536,6 +536,9 @@ wait_for_room (zc_producer_t * p, unsigned slot, struct zc_queue *q,
     if (deadline - now < (uint64_t) left)
       left = (int64_t) (deadline - now);
   }
+  /* The control thread's stall watch (tick()) starts here. */
+  if (p->consumers[slot].waiting_since_ns == 0)
+    p->consumers[slot].waiting_since_ns = now;
   pthread_mutex_unlock (&p->lock);
   zc_queue_wait_space (q, left);
   pthread_mutex_lock (&p->lock);
@@ -623,6 +626,7 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
       if (r < 0)
         break;
     }
+    p->consumers[slot].waiting_since_ns = 0;
     if (r == 0) {
       delivered++;
       continue;

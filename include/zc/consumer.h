@@ -139,6 +139,25 @@ int zc_consumer_verify (zc_consumer_t * consumer, const zc_frame_t * frame,
 int zc_consumer_request_blocks (zc_consumer_t * consumer, uint32_t n_blocks);
 
 /**
+ * zc_consumer_keepalive:
+ * @consumer: a consumer
+ *
+ * Shows life to the producer without receiving, for an application that
+ * stops calling zc_consumer_receive() on purpose for longer than the
+ * producer's heartbeat timeout (a paused pipeline): without it, the
+ * producer evicts the consumer as hung.  Safe to call from any thread,
+ * also while another one receives.  It keeps the frames coming into the
+ * queue, not out of it: in `drop` policy frames the consumer does not
+ * take are missed; in `block` policy a consumer at its limit that keeps
+ * the producer waiting for longer than the heartbeat timeout is evicted
+ * all the same (a stall, whatever the heartbeat says).
+ *
+ * Returns: nanoseconds until the next call is due (a quarter of the
+ * producer's heartbeat timeout; 100 ms while no producer is attached).
+ */
+uint64_t zc_consumer_keepalive (zc_consumer_t * consumer);
+
+/**
  * zc_consumer_cancel:
  * @consumer: a consumer
  * @cancel: true: a receive in progress or to come returns -ECANCELED until

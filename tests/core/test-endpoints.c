@@ -345,6 +345,73 @@ stalled_consumer_evicted (zc_policy_t policy)
   leave_nothing_behind ();
 }
 
+/* A consumer that stops receiving but calls zc_consumer_keepalive() (a
+ * paused pipeline): in drop policy it stays, missing frames, for five
+ * heartbeat timeouts and more; in block policy it keeps the producer
+ * waiting for room, and that stall evicts it all the same. */
+static void
+paused_consumer (zc_policy_t policy)
+{
+  const int64_t timeout = 300 * MS;
+  uint64_t start, worst = 0;
+  zc_channel_stats_t st;
+  zc_producer_t *p;
+  pid_t paused;
+  int report;
+
+  private_runtime_dir ();
+  p = make_producer ("paused", policy, 4096, 8, (uint64_t) timeout);
+  paused = spawn ("keepalive", "paused", 2, &report);
+  ZC_CHECK (zc_producer_wait_consumers (p, 1, 20 * SEC) == 1);
+  for (uint64_t n = 0; n < 2; n++)
+    ZC_CHECK_EQ (publish (p, n, 4096, 10 * SEC), 1);
+  ZC_CHECK_EQ (read_report (report, 20000), 2);
+  start = zc_now_ns ();
+  for (uint64_t n = 2; zc_now_ns () - start < 5 * (uint64_t) timeout; n++) {
+    uint64_t t0 = zc_now_ns ();
+    int r = publish (p, n, 4096, 10 * SEC);
+
+    ZC_CHECK (r >= 0);
+    if (zc_now_ns () - t0 > worst)
+      worst = zc_now_ns () - t0;
+    if (policy == ZC_POLICY_DROP)
+      ZC_CHECK_EQ (n_consumers (p), 1);
+    usleep (1000);
+  }
+  if (policy == ZC_POLICY_DROP) {
+    zc_producer_get_stats (p, &st);
+    ZC_CHECK_EQ (st.n_consumers, 1);
+    ZC_CHECK (st.consumers[0].drops > 0);
+    ZC_CHECK_EQ (st.consumers[0].held, 2);
+  } else {
+    /* Evicted once it held the producer up for the timeout (plus the
+     * control thread's tick, with room for a loaded machine). */
+    ZC_CHECK_EQ (n_consumers (p), 0);
+    ZC_CHECK (worst >= (uint64_t) timeout);
+    ZC_CHECK (worst < (uint64_t) timeout + 1 * SEC);
+    WAIT_FOR (pool_free (p) == 8, 5000);
+  }
+  /* Alive all along. */
+  ZC_CHECK_EQ (waitpid (paused, NULL, WNOHANG), 0);
+  kill (paused, SIGKILL);
+  zc_test_wait (paused, 10);
+  zc_producer_free (p);
+  close (report);
+  leave_nothing_behind ();
+}
+
+static void
+test_paused_consumer_stays_in_drop (void)
+{
+  paused_consumer (ZC_POLICY_DROP);
+}
+
+static void
+test_paused_consumer_stalling_block_is_evicted (void)
+{
+  paused_consumer (ZC_POLICY_BLOCK);
+}
+
 static void
 test_stalled_consumer_evicted_drop (void)
 {
@@ -636,6 +703,21 @@ peer_main (const char *role, const char *name, uint64_t arg, int fd)
     }
   }
 
+  if (strcmp (role, "keepalive") == 0) {
+    /* Takes @arg frames and keeps them, then only shows life, as a paused
+     * pipeline does: its limit is @arg + 2, so two more frames queue. */
+    c = peer_consumer (name, (uint32_t) arg + 2);
+    for (n = 0; n < arg;) {
+      r = zc_consumer_receive (c, &ev, 20 * SEC);
+      PEER_CHECK (r > 0);
+      if (ev.type == ZC_EVENT_FRAME)
+        n++;
+    }
+    report (fd, arg);
+    for (;;)
+      usleep ((useconds_t) (zc_consumer_keepalive (c) / 1000));
+  }
+
   /* Holders may queue 8 more than they hold: the test's producer must
    * not block on them before it learns they hold what they should. */
   c = peer_consumer (name, strcmp (role, "hold") == 0 ? (uint32_t) arg + 8 : 0);
@@ -809,6 +891,8 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_producer_sigkill_seen_at_once_then_new_producer),
   ZC_TEST (test_stalled_consumer_evicted_drop),
   ZC_TEST (test_stalled_consumer_evicted_block),
+  ZC_TEST (test_paused_consumer_stays_in_drop),
+  ZC_TEST (test_paused_consumer_stalling_block_is_evicted),
   ZC_TEST (test_consumer_started_before_producer),
   ZC_TEST (test_late_join_gets_format_and_sticky_first),
   ZC_TEST (test_format_change_starts_new_generation),
