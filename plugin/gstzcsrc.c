@@ -18,6 +18,10 @@
  *                                  for the next producer of the channel
  *   unlock     zc_consumer_cancel (TRUE): the receive in progress returns
  *              -ECANCELED at once (GST_FLOW_FLUSHING); unlock_stop clears it.
+ *   PAUSED     a thread calls zc_consumer_keepalive(): a paused pipeline
+ *              asks for no frames, and the producer would evict it as hung
+ *              after its heartbeat timeout.  (In block policy a consumer
+ *              that keeps the producer waiting is still evicted: a stall.)
  *   stop       drops our allocator reference.
  *
  * Timestamps.  The producer sends each PTS/DTS as an absolute time on
@@ -121,6 +125,13 @@ struct _GstZcSrc
   GstSegment producer_segment;  /* TIME, or UNDEFINED when none came */
   GstClockTime producer_base;   /* NONE until a GST_ZC_STICKY_CLOCK blob */
   guint64 stats_refreshed;
+
+  /* the keepalive thread, while PAUSED (keepalive_lock) */
+  GMutex keepalive_lock;
+  GCond keepalive_cond;
+  GThread *keepalive_thread;
+  gboolean keepalive_running;
+  zc_consumer_t *keepalive_consumer;
 
   /* counters (object lock) */
   guint64 frames;
@@ -511,8 +522,9 @@ gst_zc_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
                 ev.code == 0 ? "clean exit" : zc_strerror (ev.code), NULL));
         if (ev.code == ZC_EEVICTED) {
           /* The producer is still there: we showed no life for its
-           * heartbeat timeout (a paused or blocked pipeline does not ask
-           * for frames).  Attach again; the frames meanwhile are lost. */
+           * heartbeat timeout (a pipeline blocked downstream), or kept it
+           * waiting that long in block policy.  Attach again; the frames
+           * meanwhile are lost. */
           GST_ELEMENT_WARNING (self, RESOURCE, READ,
               ("Evicted by the producer after a stall; attaching again."),
               ("%s", zc_consumer_last_error (self->consumer)));
@@ -665,6 +677,71 @@ gst_zc_src_unlock_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
+static gpointer
+gst_zc_src_keepalive_loop (gpointer data)
+{
+  GstZcSrc *self = data;
+
+  g_mutex_lock (&self->keepalive_lock);
+  while (self->keepalive_running) {
+    guint64 next = zc_consumer_keepalive (self->keepalive_consumer);
+
+    g_cond_wait_until (&self->keepalive_cond, &self->keepalive_lock,
+        g_get_monotonic_time () + (gint64) (next / 1000));
+  }
+  g_mutex_unlock (&self->keepalive_lock);
+  return NULL;
+}
+
+static void
+gst_zc_src_keepalive_start (GstZcSrc * self)
+{
+  zc_consumer_t *consumer;
+
+  GST_OBJECT_LOCK (self);
+  consumer = self->consumer;
+  GST_OBJECT_UNLOCK (self);
+  if (consumer == NULL || self->keepalive_thread)
+    return;
+  self->keepalive_consumer = consumer;
+  self->keepalive_running = TRUE;
+  self->keepalive_thread = g_thread_new ("zcsrc-keepalive",
+      gst_zc_src_keepalive_loop, self);
+  GST_DEBUG_OBJECT (self, "paused: showing life to the producer");
+}
+
+/* Before stop(), which may free the consumer. */
+static void
+gst_zc_src_keepalive_stop (GstZcSrc * self)
+{
+  if (self->keepalive_thread == NULL)
+    return;
+  g_mutex_lock (&self->keepalive_lock);
+  self->keepalive_running = FALSE;
+  g_cond_signal (&self->keepalive_cond);
+  g_mutex_unlock (&self->keepalive_lock);
+  g_thread_join (self->keepalive_thread);
+  self->keepalive_thread = NULL;
+  self->keepalive_consumer = NULL;
+}
+
+static GstStateChangeReturn
+gst_zc_src_change_state (GstElement * element, GstStateChange transition)
+{
+  GstZcSrc *self = GST_ZC_SRC (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING
+      || transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_zc_src_keepalive_stop (self);
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (ret != GST_STATE_CHANGE_FAILURE
+      && (transition == GST_STATE_CHANGE_READY_TO_PAUSED
+          || transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED))
+    gst_zc_src_keepalive_start (self);
+  return ret;
+}
+
 /* Once the producer has spoken, its caps are the only ones we can give. */
 static GstCaps *
 gst_zc_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
@@ -767,6 +844,8 @@ gst_zc_src_finalize (GObject * object)
   gst_zc_src_clear_pending (self);
   if (self->allocator)
     gst_object_unref (self->allocator);
+  g_mutex_clear (&self->keepalive_lock);
+  g_cond_clear (&self->keepalive_cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -833,6 +912,7 @@ gst_zc_src_class_init (GstZcSrcClass * klass)
       "Receives buffers from a zcsink in another process through shared "
       "memory, without copying; caps come from the producer", "gst-zerocopy");
 
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_zc_src_change_state);
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_zc_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_zc_src_stop);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_zc_src_unlock);
@@ -844,6 +924,8 @@ gst_zc_src_class_init (GstZcSrcClass * klass)
 static void
 gst_zc_src_init (GstZcSrc * self)
 {
+  g_mutex_init (&self->keepalive_lock);
+  g_cond_init (&self->keepalive_cond);
   self->is_live = DEFAULT_IS_LIVE;
   self->timeout = DEFAULT_TIMEOUT;
   self->reconnect = DEFAULT_RECONNECT;

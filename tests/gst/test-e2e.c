@@ -788,53 +788,87 @@ out:
   g_free (dir);
 }
 
-/* Consumer side of test_restart, in its own process: prerolls (is-live=
- * false), takes @n1 frames, goes to READY and back to PLAYING, must
- * preroll again and take @n2 more, then EOS.  Prints each frame's SHA-1. */
+/* Pulls @n samples from @sink, printing each frame's SHA-1; 0 if all
+ * came. */
 static int
-consumer_restart (const gchar * channel, guint n1, guint n2)
+pull_sums (GstElement * sink, guint round, guint n)
 {
-  gchar *desc = g_strdup_printf ("zcsrc is-live=false channel=%s ! appsink "
-      "name=sink sync=false", channel);
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink),
+        60 * GST_SECOND);
+    GstMapInfo map;
+    gchar *sum;
+
+    if (sample == NULL) {
+      printf ("round %u: frame %u missing\n", round, i);
+      return 1;
+    }
+    gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ);
+    sum = g_compute_checksum_for_data (G_CHECKSUM_SHA1, map.data, map.size);
+    printf ("sha1 %s\n", sum);
+    g_free (sum);
+    gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
+    gst_sample_unref (sample);
+  }
+  return 0;
+}
+
+/* The consumer of test_restart and test_pause, run as
+ * "--consumer-restart|--consumer-pause CHANNEL N1 N2": takes @n1 frames,
+ * then either goes to READY and back to PLAYING (restart: not live, so it
+ * must preroll again), or to PAUSED for @PAUSE_US and back to PLAYING
+ * (pause: live), then takes @n2 more, then EOS.  Prints each frame's
+ * SHA-1 and "round N: ..." lines the test follows. */
+#define PAUSE_US (1500 * G_TIME_SPAN_MILLISECOND)
+
+static int
+consumer_states (const gchar * mode, const gchar * channel, guint n1,
+    guint n2)
+{
+  gboolean pause = strcmp (mode, "--consumer-pause") == 0;
+  gchar *desc = g_strdup_printf ("zcsrc is-live=%s channel=%s ! appsink "
+      "name=sink sync=false", pause ? "true" : "false", channel);
   GstElement *pipeline = gst_parse_launch (desc, NULL);
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  guint round, i, counts[2] = { n1, n2 };
+  guint round, counts[2] = { n1, n2 };
   int rc = 0;
 
   setvbuf (stdout, NULL, _IOLBF, 0);
   for (round = 0; round < 2 && rc == 0; round++) {
     GstState state = GST_STATE_VOID_PENDING;
 
-    gst_element_set_state (pipeline, GST_STATE_PLAYING);
-    /* Success only once prerolled: a non-live source has no frame yet. */
-    if (gst_element_get_state (pipeline, &state, NULL, 60 * GST_SECOND)
+    if (gst_element_set_state (pipeline, GST_STATE_PLAYING)
+        == GST_STATE_CHANGE_FAILURE) {
+      rc = 1;
+      break;
+    }
+    /* Live: PLAYING needs no preroll (the producer sends nothing until it
+     * sees us back).  Not live: success only once prerolled. */
+    if (pause) {
+      printf ("round %u: playing\n", round);
+    } else if (gst_element_get_state (pipeline, &state, NULL, 60 * GST_SECOND)
         != GST_STATE_CHANGE_SUCCESS || state != GST_STATE_PLAYING) {
       printf ("round %u: no preroll\n", round);
       rc = 1;
       break;
+    } else {
+      printf ("round %u: prerolled\n", round);
     }
-    printf ("round %u: prerolled\n", round);
-    for (i = 0; i < counts[round]; i++) {
-      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink),
-          60 * GST_SECOND);
-      GstMapInfo map;
-      gchar *sum;
-
-      if (sample == NULL) {
-        printf ("round %u: frame %u missing\n", round, i);
-        rc = 1;
-        break;
-      }
-      gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ);
-      sum = g_compute_checksum_for_data (G_CHECKSUM_SHA1, map.data, map.size);
-      printf ("sha1 %s\n", sum);
-      g_free (sum);
-      gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
-      gst_sample_unref (sample);
-    }
-    if (round == 0 && gst_element_set_state (pipeline, GST_STATE_READY)
-        != GST_STATE_CHANGE_SUCCESS)
+    rc = pull_sums (sink, round, counts[round]);
+    if (round > 0 || rc != 0)
+      break;
+    if (gst_element_set_state (pipeline, pause ? GST_STATE_PAUSED :
+            GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
       rc = 1;
+      break;
+    }
+    if (pause) {
+      /* The scenario itself: a pipeline left paused for a while. */
+      printf ("round 0: paused\n");
+      g_usleep (PAUSE_US);
+    }
   }
   if (rc == 0 && (gst_app_sink_try_pull_sample (GST_APP_SINK (sink),
               60 * GST_SECOND) != NULL
@@ -887,6 +921,65 @@ out:
   g_free (dir);
 }
 
+static gboolean
+cond_paused (G_GNUC_UNUSED Producer * p, gpointer data)
+{
+  return output_has (data, "round 0: paused");
+}
+
+static gboolean
+cond_resumed (G_GNUC_UNUSED Producer * p, gpointer data)
+{
+  return output_has (data, "round 1: playing");
+}
+
+/* A live consumer left PAUSED for five times the producer's heartbeat
+ * timeout is not evicted (zcsrc shows life while paused); back in
+ * PLAYING it receives what follows, with no reconnection. */
+static void
+test_pause (void)
+{
+  gchar *dir = new_runtime_dir ();
+  Producer *p = producer_new (GRAY_APPSRC "channel=pause policy=drop "
+      "heartbeat-timeout=300000000");
+  gchar *argv[] = { self_exe, (gchar *) "--consumer-pause",
+    (gchar *) "pause", (gchar *) "5", (gchar *) "5", NULL
+  };
+  Child *c = child_spawn (dir, "cons", argv);
+  gboolean ok = TRUE;
+  guint n = 0;
+
+  set_gray_caps (p, 320, 240);
+  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  /* One at a time: in drop policy a burst beyond the consumer's limit
+   * would lose frames, and that is not what this case is about. */
+  for (; n < 5; n++) {
+    push_frame (p, 320 * 240, n);
+    CHECK (wait_child_frames (p, c, n + 1));
+  }
+  CHECK (poll_until (p, cond_paused, (gpointer) c));
+  /* Back in PLAYING: every frame from here on must arrive. */
+  CHECK (poll_until (p, cond_resumed, (gpointer) c));
+  CHECK (p->disconnected == 0);
+  for (; n < 10; n++) {
+    push_frame (p, 320 * 240, n);
+    CHECK (wait_child_frames (p, c, n + 1));
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
+  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (child_wait (p, c));
+  CHECK (child_got_tail (p, c, 10));
+  CHECK (clean_output (c));
+out:
+  child_free (c);
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, "a live consumer paused for 5x the heartbeat timeout is not "
+      "evicted and receives what follows once PLAYING again");
+  g_free (dir);
+}
+
 static const struct
 {
   const gchar *name;
@@ -897,6 +990,7 @@ static const struct
   {"copies", test_copies},
   {"sigkill", test_sigkill},
   {"restart", test_restart},
+  {"pause", test_pause},
   {"late-join", test_late_join},
   {"evicted-reattaches", test_evicted_consumer_reattaches},
 };
@@ -911,8 +1005,9 @@ main (int argc, char **argv)
   guint i;
 
   gst_init (&argc, &argv);
-  if (argc == 5 && strcmp (argv[1], "--consumer-restart") == 0)
-    return consumer_restart (argv[2], (guint) atoi (argv[3]),
+  if (argc == 5 && (strcmp (argv[1], "--consumer-restart") == 0
+          || strcmp (argv[1], "--consumer-pause") == 0))
+    return consumer_states (argv[1], argv[2], (guint) atoi (argv[3]),
         (guint) atoi (argv[4]));
 
   setvbuf (stdout, NULL, _IOLBF, 0);
