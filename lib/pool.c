@@ -227,19 +227,17 @@ signal_waiters (zc_pool_t * pool)
     wake_all (pool);
 }
 
-/* One pass over the blocks from a rotating start: most of the time the
- * block at the hint is the one released longest ago, so it is free. */
+/* The lowest free block: a pool larger than what is in flight then keeps
+ * reusing the same few blocks, which are still in the CPU's caches (and
+ * the TLB) from their last use.  Rotating through all of them (the block
+ * released longest ago first) made every frame a cold one: 1080p frames
+ * were drawn 30-50% slower from a 16-block pool than from a 3-block one. */
 static bool
 try_claim (zc_pool_t * pool, unsigned slot, uint32_t * index)
 {
   uint32_t n = pool->n_blocks;
-  uint32_t start, k;
 
-  /* Relaxed: only spreads the scans, orders nothing. */
-  start = atomic_fetch_add_explicit (&pool->header->next_hint, 1,
-      memory_order_relaxed) % n;
-  for (k = 0; k < n; k++) {
-    uint32_t i = start + k < n ? start + k : start + k - n;
+  for (uint32_t i = 0; i < n; i++) {
     struct zc_block_ctl *ctl = &pool->ctl[i];
     uint32_t expected = ZC_BLOCK_FREE;
 

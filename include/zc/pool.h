@@ -107,8 +107,7 @@ struct zc_pool_header
   _Atomic uint32_t tripped;
   /* Times corruption was found (trailer or CRC), ever. */
   _Atomic uint32_t trip_count;
-  /* Where the next free-block scan starts; only a hint, relaxed. */
-  _Atomic uint32_t next_hint;
+  uint32_t reserved4;           /* zero */
   uint32_t reserved2;
   /* Frame ids, monotonic per pool; relaxed, only uniqueness matters. */
   _Atomic uint64_t sequence;
