@@ -660,6 +660,10 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
         ev->type = ZC_EVENT_EOS;
         return ev->type;
       }
+      if (d.flags & ZC_DESC_FLAG_FLUSH) {
+        ev->type = ZC_EVENT_FLUSH;
+        return ev->type;
+      }
       if (d.flags & ZC_DESC_FLAG_NO_BLOCK)
         continue;               /* an event kind we do not know: skip */
       if (!open_frame (c, &d, &ev->frame))

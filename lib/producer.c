@@ -648,6 +648,33 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
 }
 
 int
+zc_producer_flush (zc_producer_t * p)
+{
+  int told = 0;
+
+  if (p == NULL)
+    return -EINVAL;
+  pthread_mutex_lock (&p->lock);
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    struct zc_queue *q;
+    struct zc_desc d;
+
+    if (!(p->active_mask & (UINT64_C (1) << slot)))
+      continue;
+    q = zc_queues_get (p->gen->queues, slot);
+    /* Unread, so the consumer's reference is ours to drop (as in the drop
+     * policy); bounded by the depth, revoke stops at the first marker. */
+    for (unsigned n = 0; n < ZC_QUEUE_DEPTH && zc_queue_revoke (q, &d) == 0;
+        n++)
+      zc_pool_release (p->gen->pool, slot, d.block);
+    if (push_marker (p, p->gen, slot, ZC_DESC_FLAG_FLUSH, 0) == 0)
+      told++;
+  }
+  pthread_mutex_unlock (&p->lock);
+  return told;
+}
+
+int
 zc_producer_send_eos (zc_producer_t * p)
 {
   int told = 0;

@@ -36,6 +36,8 @@ typedef enum zc_event_type
   ZC_EVENT_FRAME = 4,           /**< @frame is ours until released */
   ZC_EVENT_EOS = 5,             /**< end of stream, in order after the frames */
   ZC_EVENT_DISCONNECTED = 6,    /**< producer gone; @code says how */
+  ZC_EVENT_FLUSH = 7,           /**< the producer flushed: drop what is
+                                 * downstream (a seek, a restart) */
 } zc_event_type_t;
 
 /** One thing received.  @data stays valid until the next receive. */

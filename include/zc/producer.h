@@ -195,6 +195,20 @@ void zc_producer_release (zc_producer_t * producer, zc_frame_t * frame);
 void zc_producer_discard (zc_producer_t * producer, zc_frame_t * frame);
 
 /**
+ * zc_producer_flush:
+ * @producer: a producer
+ *
+ * Takes back every frame still queued, unread, to each consumer (up to
+ * the first control marker in a queue, which keeps its place) and queues
+ * a flush event after what remains: each consumer gets ZC_EVENT_FLUSH in
+ * order, and drops what it holds downstream (GStreamer: FLUSH_START and
+ * FLUSH_STOP after zcsink saw them).
+ *
+ * Returns: the number of consumers told.
+ */
+int zc_producer_flush (zc_producer_t * producer);
+
+/**
  * zc_producer_send_eos:
  * @producer: a producer
  *

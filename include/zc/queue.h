@@ -60,6 +60,9 @@ extern "C" {
 /** A control message (sequence = its ctl_seq) waits on the socket; it
  * takes effect here, in order with the frames. */
 #define ZC_DESC_FLAG_CONTROL    (1u << 2)
+/** A flush: the producer took back what it could of the frames queued
+ * before it; with ZC_DESC_FLAG_NO_BLOCK. */
+#define ZC_DESC_FLAG_FLUSH      (1u << 3)
 
 /** One published frame, as the consumer sees it.  Plain data. */
 struct zc_desc

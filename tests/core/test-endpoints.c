@@ -412,6 +412,49 @@ test_paused_consumer_stalling_block_is_evicted (void)
   paused_consumer (ZC_POLICY_BLOCK);
 }
 
+/* zc_producer_flush(): frames queued and unread are taken back (their
+ * blocks free again), the consumer gets ZC_EVENT_FLUSH, then what follows;
+ * a frame it holds stays valid. */
+static void
+test_flush_takes_back_unread_frames (void)
+{
+  zc_consumer_config_t cfg;
+  zc_consumer_t *c;
+  zc_producer_t *p;
+  zc_event_t ev;
+  zc_frame_t held;
+  uint64_t number;
+
+  private_runtime_dir ();
+  p = make_producer ("flush", ZC_POLICY_BLOCK, 4096, 8, 0);
+  zc_consumer_config_init (&cfg);
+  cfg.name = "flush";
+  ZC_CHECK_OK (zc_consumer_new (&cfg, &c));
+  /* Attaching happens in receive; the producer's thread answers. */
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 20 * SEC), ZC_EVENT_CONNECTED);
+  ZC_CHECK (zc_producer_wait_consumers (p, 1, 20 * SEC) == 1);
+  for (uint64_t n = 0; n < 3; n++)
+    ZC_CHECK_EQ (publish (p, n, 4096, 10 * SEC), 1);
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 10 * SEC), ZC_EVENT_FRAME);
+  held = ev.frame;
+  ZC_CHECK_EQ (held.desc.pts, 0);
+  /* Frames 1 and 2 are queued, unread: 3 blocks in use. */
+  ZC_CHECK_EQ (pool_free (p), 5);
+  ZC_CHECK_EQ (zc_producer_flush (p), 1);
+  ZC_CHECK_EQ (pool_free (p), 7);
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 10 * SEC), ZC_EVENT_FLUSH);
+  ZC_CHECK_EQ (publish (p, 3, 4096, 10 * SEC), 1);
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 10 * SEC), ZC_EVENT_FRAME);
+  ZC_CHECK_EQ (ev.frame.desc.pts, 3);
+  ZC_CHECK (frame_pattern_check (held.data, 4096, &number) && number == 0);
+  ZC_CHECK_OK (zc_consumer_release (c, &ev.frame));
+  ZC_CHECK_OK (zc_consumer_release (c, &held));
+  WAIT_FOR (pool_free (p) == 8, 5000);
+  zc_consumer_free (c);
+  zc_producer_free (p);
+  leave_nothing_behind ();
+}
+
 static void
 test_stalled_consumer_evicted_drop (void)
 {
@@ -889,6 +932,7 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_consumer_sigkill_mid_stream_block),
   ZC_TEST (test_consumer_sigkill_mid_stream_drop),
   ZC_TEST (test_producer_sigkill_seen_at_once_then_new_producer),
+  ZC_TEST (test_flush_takes_back_unread_frames),
   ZC_TEST (test_stalled_consumer_evicted_drop),
   ZC_TEST (test_stalled_consumer_evicted_block),
   ZC_TEST (test_paused_consumer_stays_in_drop),
