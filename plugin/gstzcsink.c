@@ -486,12 +486,13 @@ gst_zc_sink_event (GstBaseSink * bsink, GstEvent * event)
       GST_DEBUG_OBJECT (self, "EOS sent to %d consumers", ret);
       break;
     case GST_EVENT_FLUSH_START:
+      /* Unblocks a publish waiting for room, takes back what consumers
+       * have not read yet and tells them to flush, in order. */
       zc_producer_set_flushing (producer, true);
+      ret = zc_producer_flush (producer);
+      GST_DEBUG_OBJECT (self, "flush sent to %d consumers", ret);
       break;
     case GST_EVENT_FLUSH_STOP:
-      /* TODO: tell consumers to drop what they have queued (a flush
-       * marker in the stream); for now they see the frames before the
-       * flush and the new segment after them. */
       zc_producer_set_flushing (producer, false);
       break;
     default:

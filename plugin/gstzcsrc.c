@@ -13,6 +13,7 @@
  *                STICKY            stream-start, segment, tags (gstzcwire.h),
  *                                  pushed in that order before the next frame
  *                FRAME             a GstBuffer wrapping the block (no copy)
+ *                FLUSH             FLUSH_START and FLUSH_STOP downstream
  *                EOS               GST_FLOW_EOS (ignored with reconnect=true)
  *                DISCONNECTED      GST_FLOW_EOS, or with reconnect=true wait
  *                                  for the next producer of the channel
@@ -454,6 +455,31 @@ gst_zc_src_on_connected (GstZcSrc * self, const zc_event_t * ev)
   g_free (format);
 }
 
+/* The producer flushed (a seek, a flushing restart): what is downstream
+ * of us goes too.  Frames after this point are the new stream's. */
+static void
+gst_zc_src_on_flush (GstZcSrc * self)
+{
+  GstBaseSrc *bsrc = GST_BASE_SRC_CAST (self);
+  gboolean live = gst_base_src_is_live (bsrc);
+  GstSegment segment;
+
+  GST_DEBUG_OBJECT (self, "the producer flushed");
+  gst_pad_push_event (GST_BASE_SRC_PAD (bsrc), gst_event_new_flush_start ());
+  /* Live: our running time goes on (timestamps are mapped to our clock);
+   * not live: the producer's stream restarts, so does ours. */
+  gst_pad_push_event (GST_BASE_SRC_PAD (bsrc),
+      gst_event_new_flush_stop (!live));
+  /* Flush-stop took the segment off the pads downstream: send it again
+   * (the producer's next one, when it sends one, takes its place). */
+  GST_OBJECT_LOCK (self);
+  gst_segment_copy_into (&bsrc->segment, &segment);
+  GST_OBJECT_UNLOCK (self);
+  gst_base_src_new_segment (bsrc, &segment);
+  self->discont = TRUE;
+  self->have_sequence = FALSE;
+}
+
 static GstFlowReturn
 gst_zc_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -501,6 +527,9 @@ gst_zc_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         }
         *outbuf = gst_zc_src_make_buffer (self, &ev.frame);
         return GST_FLOW_OK;
+      case ZC_EVENT_FLUSH:
+        gst_zc_src_on_flush (self);
+        break;
       case ZC_EVENT_EOS:
         gst_zc_src_refresh_drops (self);
         if (reconnect) {

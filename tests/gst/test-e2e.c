@@ -933,6 +933,131 @@ cond_resumed (G_GNUC_UNUSED Producer * p, gpointer data)
   return output_has (data, "round 1: playing");
 }
 
+/* The consumer of test_flush, run as "--consumer-events CHANNEL": prints
+ * "sha1 <sum>" per buffer and the name of each flush event reaching its
+ * sink, in order, until EOS. */
+static GstPadProbeReturn
+print_flow (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
+    G_GNUC_UNUSED gpointer data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstMapInfo map;
+    gchar *sum;
+
+    gst_buffer_map (GST_PAD_PROBE_INFO_BUFFER (info), &map, GST_MAP_READ);
+    sum = g_compute_checksum_for_data (G_CHECKSUM_SHA1, map.data, map.size);
+    printf ("sha1 %s\n", sum);
+    g_free (sum);
+    gst_buffer_unmap (GST_PAD_PROBE_INFO_BUFFER (info), &map);
+  } else {
+    GstEventType type = GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info));
+
+    if (type == GST_EVENT_FLUSH_START || type == GST_EVENT_FLUSH_STOP)
+      printf ("event %s\n", gst_event_type_get_name (type));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static int
+consumer_events (const gchar * channel)
+{
+  gchar *desc = g_strdup_printf ("zcsrc is-live=false channel=%s ! fakesink "
+      "name=sink sync=false", channel);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstPad *pad = gst_element_get_static_pad (sink, "sink");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  int rc;
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_FLUSH | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      print_flow, NULL, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  rc = msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS ? 0 : 1;
+  if (msg)
+    gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  return rc;
+}
+
+/* Lines starting with @prefix from @from up to @to (NULL: the end). */
+static guint
+count_lines (const gchar * from, const gchar * to, const gchar * prefix)
+{
+  guint n = 0;
+  const gchar *line;
+
+  for (line = from; line && *line && (to == NULL || line < to);) {
+    if (g_str_has_prefix (line, prefix))
+      n++;
+    line = strchr (line, '\n');
+    if (line)
+      line++;
+  }
+  return n;
+}
+
+/* A flush in the producer pipeline (here pushed by hand after appsrc, as
+ * a flushing seek would) reaches the consumer's pipeline as FLUSH_START
+ * and FLUSH_STOP, in order between the frames before and after it. */
+static void
+test_flush (void)
+{
+  gchar *dir = new_runtime_dir ();
+  Producer *p = producer_new (GRAY_APPSRC "channel=flush");
+  gchar *argv[] = { self_exe, (gchar *) "--consumer-events",
+    (gchar *) "flush", NULL
+  };
+  Child *c = child_spawn (dir, "cons", argv);
+  GstPad *pad = gst_element_get_static_pad (p->appsrc, "src");
+  gboolean ok = TRUE;
+  GstSegment segment;
+  gchar *text = NULL, *start, *stop;
+  guint n = 0;
+
+  set_gray_caps (p, 320, 240);
+  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  for (; n < 3; n++)
+    push_frame (p, 320 * 240, n);
+  CHECK (wait_child_frames (p, c, 3));
+  CHECK (gst_pad_push_event (pad, gst_event_new_flush_start ()));
+  CHECK (gst_pad_push_event (pad, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  CHECK (gst_pad_push_event (pad, gst_event_new_segment (&segment)));
+  for (; n < 6; n++)
+    push_frame (p, 320 * 240, n);
+  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
+  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (child_wait (p, c));
+  CHECK (child_got_tail (p, c, 6));
+  /* The order: 3 frames, the flush, 3 frames. */
+  CHECK (g_file_get_contents (c->out, &text, NULL, NULL));
+  start = strstr (text, "event flush-start");
+  stop = strstr (text, "event flush-stop");
+  CHECK (start && stop && start < stop);
+  CHECK (count_lines (text, start, "sha1 ") == 3);
+  CHECK (count_lines (stop, NULL, "sha1 ") == 3);
+out:
+  g_free (text);
+  gst_object_unref (pad);
+  child_free (c);
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, "a flush in the producer reaches the consumer as FLUSH_START "
+      "and FLUSH_STOP between the frames before and after it");
+  g_free (dir);
+}
+
 /* A live consumer left PAUSED for five times the producer's heartbeat
  * timeout is not evicted (zcsrc shows life while paused); back in
  * PLAYING it receives what follows, with no reconnection. */
@@ -991,6 +1116,7 @@ static const struct
   {"sigkill", test_sigkill},
   {"restart", test_restart},
   {"pause", test_pause},
+  {"flush", test_flush},
   {"late-join", test_late_join},
   {"evicted-reattaches", test_evicted_consumer_reattaches},
 };
@@ -1005,6 +1131,8 @@ main (int argc, char **argv)
   guint i;
 
   gst_init (&argc, &argv);
+  if (argc == 3 && strcmp (argv[1], "--consumer-events") == 0)
+    return consumer_events (argv[2]);
   if (argc == 5 && (strcmp (argv[1], "--consumer-restart") == 0
           || strcmp (argv[1], "--consumer-pause") == 0))
     return consumer_states (argv[1], argv[2], (guint) atoi (argv[3]),
