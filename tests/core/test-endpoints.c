@@ -147,6 +147,22 @@ make_producer (const char *name, zc_policy_t policy, uint64_t size,
   return p;
 }
 
+/* A consumer in this process, attached (receive attaches; the producer's
+ * control thread answers meanwhile). */
+static zc_consumer_t *
+local_consumer (const char *name)
+{
+  zc_consumer_config_t cfg;
+  zc_consumer_t *c;
+  zc_event_t ev;
+
+  zc_consumer_config_init (&cfg);
+  cfg.name = name;
+  ZC_CHECK_OK (zc_consumer_new (&cfg, &c));
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 20 * SEC), ZC_EVENT_CONNECTED);
+  return c;
+}
+
 /* Publishes frame number @n of @size bytes. */
 static int
 publish (zc_producer_t * p, uint64_t n, uint64_t size, int64_t timeout)
@@ -418,7 +434,6 @@ test_paused_consumer_stalling_block_is_evicted (void)
 static void
 test_flush_takes_back_unread_frames (void)
 {
-  zc_consumer_config_t cfg;
   zc_consumer_t *c;
   zc_producer_t *p;
   zc_event_t ev;
@@ -427,11 +442,7 @@ test_flush_takes_back_unread_frames (void)
 
   private_runtime_dir ();
   p = make_producer ("flush", ZC_POLICY_BLOCK, 4096, 8, 0);
-  zc_consumer_config_init (&cfg);
-  cfg.name = "flush";
-  ZC_CHECK_OK (zc_consumer_new (&cfg, &c));
-  /* Attaching happens in receive; the producer's thread answers. */
-  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 20 * SEC), ZC_EVENT_CONNECTED);
+  c = local_consumer ("flush");
   ZC_CHECK (zc_producer_wait_consumers (p, 1, 20 * SEC) == 1);
   for (uint64_t n = 0; n < 3; n++)
     ZC_CHECK_EQ (publish (p, n, 4096, 10 * SEC), 1);
@@ -668,7 +679,6 @@ test_scale_request_grows_the_pool (void)
 static void
 test_publish_keep_holds_the_block_until_released (void)
 {
-  zc_consumer_config_t ccfg;
   zc_consumer_t *c;
   zc_producer_t *p;
   zc_event_t ev;
@@ -676,10 +686,7 @@ test_publish_keep_holds_the_block_until_released (void)
 
   private_runtime_dir ();
   p = make_producer ("keep", ZC_POLICY_BLOCK, 4096, 4, 0);
-  zc_consumer_config_init (&ccfg);
-  ccfg.name = "keep";
-  ZC_CHECK_OK (zc_consumer_new (&ccfg, &c));
-  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 10 * SEC), ZC_EVENT_CONNECTED);
+  c = local_consumer ("keep");
 
   ZC_CHECK_OK (zc_producer_acquire (p, &f, 10 * SEC));
   frame_pattern_fill (f.data, 4096, 7);

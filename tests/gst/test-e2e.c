@@ -212,17 +212,24 @@ cond_eos (Producer * p, G_GNUC_UNUSED gpointer data)
   return p->eos;
 }
 
-static guint
-stats_uint (Producer * p, const gchar * field)
+/* A field of zcsink's "stats" (a guint or a guint64); G_MAXUINT64 when it
+ * is not there. */
+static guint64
+stats_get (Producer * p, const gchar * field)
 {
   GstStructure *s = NULL;
-  guint v = G_MAXUINT;
+  const GValue *value;
+  guint64 v = G_MAXUINT64;
 
   g_object_get (p->sink, "stats", &s, NULL);
-  if (s) {
-    gst_structure_get_uint (s, field, &v);
-    gst_structure_free (s);
-  }
+  if (s == NULL)
+    return v;
+  value = gst_structure_get_value (s, field);
+  if (value && G_VALUE_HOLDS_UINT (value))
+    v = g_value_get_uint (value);
+  else if (value && G_VALUE_HOLDS_UINT64 (value))
+    v = g_value_get_uint64 (value);
+  gst_structure_free (s);
   return v;
 }
 
@@ -230,17 +237,17 @@ stats_uint (Producer * p, const gchar * field)
 static gboolean
 cond_pool_full (Producer * p, G_GNUC_UNUSED gpointer data)
 {
-  guint blocks = stats_uint (p, "pool-blocks");
+  guint64 blocks = stats_get (p, "pool-blocks");
 
-  return blocks != G_MAXUINT && stats_uint (p, "pool-free") == blocks
-      && stats_uint (p, "consumers") == 0;
+  return blocks != G_MAXUINT64 && stats_get (p, "pool-free") == blocks
+      && stats_get (p, "consumers") == 0;
 }
 
 static gboolean
 cond_pool_held (Producer * p, gpointer data)
 {
-  return stats_uint (p, "pool-free") + GPOINTER_TO_UINT (data)
-      <= stats_uint (p, "pool-blocks");
+  return stats_get (p, "pool-free") + GPOINTER_TO_UINT (data)
+      <= stats_get (p, "pool-blocks");
 }
 
 /* NULL, then no error or warning may be waiting on the bus. */
@@ -635,29 +642,16 @@ test_sigkill (void)
   CHECK (poll_until (p, cond_disconnected, GINT_TO_POINTER (2)));
 out:
   if (!ok)
-    printf ("# pool-free %u of %u, consumers %u\n",
-        stats_uint (p, "pool-free"), stats_uint (p, "pool-blocks"),
-        stats_uint (p, "consumers"));
+    printf ("# pool-free %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+        ", consumers %" G_GUINT64_FORMAT "\n",
+        stats_get (p, "pool-free"), stats_get (p, "pool-blocks"),
+        stats_get (p, "consumers"));
   child_free (a);
   child_free (b);
   ok = producer_free (p) && ok && no_socket_left (dir);
   report (ok, "consumer SIGKILLed holding frames: producer continues, the "
       "other consumer gets all 48 frames, pool-free returns to pool-blocks");
   g_free (dir);
-}
-
-static guint64
-stats_uint64 (Producer * p, const gchar * field)
-{
-  GstStructure *s = NULL;
-  guint64 v = G_MAXUINT64;
-
-  g_object_get (p->sink, "stats", &s, NULL);
-  if (s) {
-    gst_structure_get_uint64 (s, field, &v);
-    gst_structure_free (s);
-  }
-  return v;
 }
 
 /* The zero-copy claim, counted across processes: when videotestsrc draws
@@ -682,13 +676,13 @@ run_copies_case (gboolean hide_pool)
   CHECK (poll_until (p, cond_eos, NULL));
   CHECK (child_wait (p, a));
   CHECK (child_got_tail (p, a, 30));
-  CHECK (stats_uint64 (p, "frames") == 30);
-  CHECK (stats_uint64 (p, "copies") == expected);
+  CHECK (stats_get (p, "frames") == 30);
+  CHECK (stats_get (p, "copies") == expected);
   CHECK (clean_output (a));
 out:
   if (!ok)
     printf ("# copies %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT
-        "\n", stats_uint64 (p, "copies"), expected);
+        "\n", stats_get (p, "copies"), expected);
   child_free (a);
   ok = producer_free (p) && ok && no_socket_left (dir);
   report (ok, hide_pool ? "system-memory frames (pool hidden by identity "
