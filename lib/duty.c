@@ -34,10 +34,8 @@
 
 /* Checked for dead peers (CLEAN_HINT) at most this often by non-holders. */
 #define HINT_INTERVAL_NS 1000000000ull
-/* The holder's cleaner scan costs a kill(0) and a /proc read per
- * participant; a consumer holder services on every idle receive, so the
- * scan is spaced out.  Socket hang-ups find the dead at once anyway: the
- * scan is for hung peers, which the heartbeat timeout (seconds) judges. */
+/* The holder's cleaner runs at most this often: a consumer holder
+ * services on every idle receive. */
 #define CLEAN_INTERVAL_NS 20000000ull
 
 int
@@ -167,6 +165,25 @@ zc_duty_join (zc_duty_t * duty, zc_region_t * region, unsigned slot,
   return zc_msgring_join (zc_region_msgring (region), slot);
 }
 
+/* Whether a participant other than @self has been silent for @quiet_ns.
+ * The scans below ask the kernel about every participant (kill(0), a
+ * /proc read): with 32 consumers that cost more than the frames.  Everyone
+ * alive beats at least four times per heartbeat timeout, so while nobody
+ * is quiet for half of it there is nobody to find; the dead are found
+ * that much later (their sockets tell the producer at once anyway). */
+static bool
+someone_quiet (const zc_heartbeat_t * hb, unsigned self, uint64_t quiet_ns)
+{
+  for (unsigned s = 0; s < hb->n_slots; s++) {
+    /* Relaxed: a hint for whether to look closer, which the scan does. */
+    if (s != self && atomic_load_explicit (&hb->slots[s].state,
+            memory_order_relaxed) == ZC_SLOT_ACTIVE
+        && zc_heartbeat_age (hb, s) > quiet_ns)
+      return true;
+  }
+  return false;
+}
+
 int
 zc_duty_service (zc_duty_t * duty)
 {
@@ -183,12 +200,17 @@ zc_duty_service (zc_duty_t * duty)
     /* The cleaner: dead or stalled participants, then ring nodes whose
      * participant is gone (left, reclaimed elsewhere). */
     duty->next_clean_ns = now + CLEAN_INTERVAL_NS;
-    zc_region_reclaim (duty->region, duty->stale_ns, &dead);
+    dead = 0;
+    if (someone_quiet (hb, duty->slot, duty->stale_ns / 2))
+      zc_region_reclaim (duty->region, duty->stale_ns, &dead);
     members = zc_msgring_members (ring);
     for (unsigned s = 0; s < ring->n_nodes && s < hb->n_slots; s++) {
       if (!(members & (UINT64_C (1) << s)) || s == duty->slot)
         continue;
-      if (zc_heartbeat_check (hb, s, 0) == ZC_PEER_FREE)
+      /* Acquire, as zc_heartbeat_check(): FREE is the last store of a
+       * release or a reclaim. */
+      if (atomic_load_explicit (&hb->slots[s].state, memory_order_acquire)
+          == ZC_SLOT_FREE)
         zc_msgring_evict (ring, s);
     }
     if (dead)
@@ -196,7 +218,8 @@ zc_duty_service (zc_duty_t * duty)
           (uint64_t) __builtin_popcountll (dead));
   } else if (!holder && now >= duty->next_hint_check_ns) {
     /* Not ours to reclaim: tell the holder what we see. */
-    dead = zc_heartbeat_find_dead (hb, 0);
+    dead = someone_quiet (hb, duty->slot, duty->stale_ns / 2) ?
+        zc_heartbeat_find_dead (hb, 0) : 0;
     for (unsigned s = 0; dead && s < ZC_MAX_PARTICIPANTS; s++) {
       zc_msg_t hint = { 0 };
 

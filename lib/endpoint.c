@@ -12,7 +12,6 @@ zc_endpoint_fill_stats (zc_region_t * region, uint32_t generation,
 {
   zc_heartbeat_t *hb = zc_region_heartbeat (region);
   zc_queues_t *qs = zc_region_queues (region);
-  uint64_t now = zc_now_ns ();
   unsigned slot;
 
   memset (stats, 0, sizeof (*stats));
@@ -33,7 +32,7 @@ zc_endpoint_fill_stats (zc_region_t * region, uint32_t generation,
   for (slot = 1; slot < qs->n_queues; slot++) {
     struct zc_queue *q = zc_queues_get (qs, slot);
     zc_consumer_stats_t *c;
-    uint64_t taken, released, beat;
+    uint64_t taken, released;
 
     if (q == NULL || stats->n_consumers >= ZC_CHANNEL_MAX_CONSUMERS)
       break;
@@ -56,9 +55,7 @@ zc_endpoint_fill_stats (zc_region_t * region, uint32_t generation,
       uint64_t out = zc_queue_outstanding (q);
       c->queued = out >= c->held ? (uint32_t) (out - c->held) : 0;
     }
-    beat = atomic_load_explicit (&hb->slots[slot].last_beat_ns,
-        memory_order_relaxed);
-    c->heartbeat_age_ns = now > beat ? now - beat : 0;
+    c->heartbeat_age_ns = zc_heartbeat_age (hb, slot);
   }
 }
 

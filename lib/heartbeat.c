@@ -408,6 +408,20 @@ check_identity (const struct zc_heartbeat_slot *s, uint64_t stale_ns)
   return ZC_PEER_ALIVE;
 }
 
+uint64_t
+zc_heartbeat_age (const zc_heartbeat_t * hb, unsigned slot)
+{
+  uint64_t beat, now;
+
+  if (hb == NULL || hb->slots == NULL || slot >= hb->n_slots)
+    return 0;
+  /* Relaxed: an age, not a hand-over of anything. */
+  beat = atomic_load_explicit (&hb->slots[slot].last_beat_ns,
+      memory_order_relaxed);
+  now = zc_now_ns ();
+  return now > beat ? now - beat : 0;
+}
+
 zc_peer_status_t
 zc_heartbeat_check (const zc_heartbeat_t * hb, unsigned slot, uint64_t stale_ns)
 {

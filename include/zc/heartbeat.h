@@ -165,6 +165,20 @@ void zc_heartbeat_touch (zc_heartbeat_t * hb, unsigned slot);
 int zc_heartbeat_release (zc_heartbeat_t * hb, unsigned slot);
 
 /**
+ * zc_heartbeat_age:
+ * @hb: heartbeat block
+ * @slot: a slot
+ *
+ * A plain read of the slot's last beat, no system call: a fresh beat is
+ * the cheap proof of life, to look at before zc_heartbeat_check() (which
+ * asks the kernel about the process: kill(0) and /proc).
+ *
+ * Returns: nanoseconds since @slot last showed life; 0 for a beat from
+ * the future or a slot out of range.
+ */
+uint64_t zc_heartbeat_age (const zc_heartbeat_t * hb, unsigned slot);
+
+/**
  * zc_heartbeat_check:
  * @hb: heartbeat block
  * @slot: a slot
