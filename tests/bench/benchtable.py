@@ -1,0 +1,357 @@
+"""benchtable: from tools/bench's raw runs to its table and the targets.
+
+aggregate() and lines_aggregate() take the medians over the repeats of a
+row (bench-gst records; bench-queue / bench-channel rows); build_tables()
+lays them out in groups (throughput, latency, libzc, fan-out, memory),
+each with the ratios issue 6 asks about, and checks the targets of issue
+6 against those ratios: PASS, MISS, or n/a when a figure is missing.  A
+group is (title, headers, display rows, csv dicts): print_table() prints
+the display rows, tools/bench writes the dicts to summary.csv and
+results.json.  The verdicts inform; they never fail the run.
+"""
+
+import benchstats as bs
+from benchmatrix import (CHANNEL_ROWS, FANOUT_TRANSPORTS, FLOOR_ROWS,
+                         FORMATS, LATENCY_TRANSPORTS, PACED_RATE, TRANSPORTS,
+                         spec_key)
+
+
+# ------------------------------------------------------------ aggregating
+
+def med(values):
+    return bs.median([v for v in values if v is not None])
+
+
+def aggregate(runs):
+    """The medians over repeats of one row's figures."""
+    ok = [r['result'] for r in runs if r['status'] == 'ok']
+    bad = [r['status'] for r in runs if r['status'] != 'ok']
+    a = {'runs': len(runs), 'runs_ok': len(ok)}
+    if not runs:
+        a['status'] = 'not run'
+    elif not ok:
+        a['status'] = bad[0]
+    elif bad:
+        a['status'] = 'ok %d/%d' % (len(ok), len(runs))
+    else:
+        a['status'] = 'ok'
+    if bad:
+        why = sorted({r.get('why') for r in runs if r.get('why')})
+        a['notes'] = ', '.join('%d %s' % (bad.count(b), b)
+                               for b in sorted(set(bad))) + \
+            ''.join(' (%s)' % w for w in why)
+    if not ok:
+        return a
+
+    def per(res, key):
+        v = res.get(key)
+        return v if isinstance(v, list) else []
+
+    a['fps'] = med(med(per(r, 'fps')) for r in ok)
+    a['producer_cpu_us'] = med(r.get('producer_cpu_us') for r in ok)
+    a['producer_proc_cpu_us'] = med(r.get('producer_proc_cpu_us')
+                                    for r in ok)
+    a['consumer_cpu_us'] = med(med(per(r, 'consumer_cpu_us')) for r in ok)
+    a['consumer_proc_cpu_us'] = med(med(per(r, 'consumer_proc_cpu_us'))
+                                    for r in ok)
+    meds, worst, p99s, maxs = [], [], [], []
+    for r in ok:
+        lats = [c for c in per(r, 'latency_ns') if c]
+        if not lats:
+            continue
+        cm = [bs.median(c) for c in lats]
+        pooled = [x for c in lats for x in c]
+        meds.append(bs.median(cm))
+        worst.append(max(cm))
+        p99s.append(bs.p99(pooled))
+        maxs.append(max(pooled))
+    us = 1e-3
+    a['lat_median_us'] = scale(med(meds), us)
+    a['lat_worst_median_us'] = scale(med(worst), us)
+    a['lat_p99_us'] = scale(med(p99s), us)
+    a['lat_max_us'] = scale(med(maxs), us)
+    a['producer_rss_kib'] = med(r.get('producer_rss_kib') for r in ok)
+    a['consumer_rss_kib'] = med(med(per(r, 'consumer_rss_kib')) for r in ok)
+    a['shm_kib'] = med(r.get('shm_kib') for r in ok)
+    cpf = [r['copies'] / r['frames'] for r in ok
+           if r.get('copies') is not None and r.get('frames')]
+    a['copies_per_frame'] = med(cpf)
+    a['lost'] = max(sum(per(r, 'lost')) for r in ok)
+    return a
+
+
+def scale(v, k):
+    return None if v is None else v * k
+
+
+def lines_aggregate(recs):
+    """bench-queue/bench-channel rows over repeats: name -> figures."""
+    names, out = [], {}
+    for rec in recs:
+        for row in rec['rows']:
+            key = (row.get('bench', rec['bench']), row['row'],
+                   row.get('kind'))
+            if key not in names:
+                names.append(key)
+    for key in names:
+        got = [row for rec in recs for row in rec['rows']
+               if (row.get('bench', rec['bench']), row['row'],
+                   row.get('kind')) == key]
+        a = {'bench': key[0], 'row': key[1], 'runs': len(recs),
+             'runs_ok': len(got), 'kind': got[0].get('kind')}
+        a['status'] = 'ok' if len(got) == len(recs) else \
+            'ok %d/%d' % (len(got), len(recs))
+        lats = [g['latency_ns'] for g in got if g.get('latency_ns')]
+        a['lat_median_us'] = scale(med(bs.median(v) for v in lats), 1e-3)
+        a['lat_p99_us'] = scale(med(bs.p99(v) for v in lats), 1e-3)
+        a['lat_max_us'] = scale(med(max(v) for v in lats), 1e-3)
+        rates = [g.get('msgs_per_s', g.get('frames_per_s')) for g in got]
+        a['per_s'] = med(rates)
+        out[key] = a
+    return out
+
+
+# ------------------------------------------------------------ the table
+
+def fmt(v, spec='%.1f'):
+    if v is None:
+        return '-'
+    if isinstance(v, str):
+        return v
+    return spec % v
+
+
+def print_table(title, headers, rows, out):
+    """Columns two spaces apart, text left and numbers right aligned; no
+    cell holds two spaces in a row, so a reader splits on '  +'."""
+    cells = [[str(c) for c in r] for r in rows]
+    width = [max([len(h)] + [len(r[i]) for r in cells])
+             for i, h in enumerate(headers)]
+    numeric = [all(_isnum(r[i]) for r in cells) and cells
+               for i in range(len(headers))]
+    print('', file=out)
+    print('== %s' % title, file=out)
+    for r in [headers] + cells:
+        print('  '.join(c.rjust(w) if n else c.ljust(w)
+                        for c, w, n in zip(r, width, numeric)).rstrip(),
+              file=out)
+
+
+def _isnum(s):
+    if s == '-':
+        return True
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def mib(kib):
+    return fmt(scale(kib, 1 / 1024))
+
+
+def build_tables(ctx, agg, libzc):
+    """(title, headers, display rows, csv dicts) per group, and targets."""
+    groups, targets = [], []
+    tp = {(s['transport'], s['format']): agg[spec_key(s)]
+          for s in ctx.specs if s['group'] == 'throughput'}
+
+    def target(name, value, limit, op='<='):
+        if value is None:
+            verdict = 'n/a'
+        elif op == '<=':
+            verdict = 'PASS' if value <= limit else 'MISS'
+        elif op == '>=':
+            verdict = 'PASS' if value >= limit else 'MISS'
+        else:
+            verdict = 'PASS' if abs(value - limit) < 1e-9 else 'MISS'
+        targets.append({'target': name, 'measured': value,
+                        'limit': '%s %g' % (op, limit), 'verdict': verdict})
+
+    # throughput
+    rows, dicts = [], []
+    for f in FORMATS:
+        for t in TRANSPORTS:
+            a = tp[(t, f)]
+            vs_q = vs_s = cons = None
+            if t.startswith('zc'):
+                shm = tp[('shm-copy' if t == 'zc-copy' else 'shm', f)]
+                vs_q = bs.ratio(a.get('fps'), tp[('queue', f)].get('fps'))
+                vs_s = bs.ratio(a.get('fps'), shm.get('fps'))
+                cons = bs.ratio(a.get('consumer_proc_cpu_us'),
+                                shm.get('consumer_proc_cpu_us'))
+            rows.append([f, t, a['status'], fmt(a.get('fps'), '%.0f'),
+                         fmt(a.get('producer_cpu_us')),
+                         fmt(a.get('producer_proc_cpu_us')),
+                         fmt(a.get('consumer_cpu_us')),
+                         fmt(a.get('consumer_proc_cpu_us')),
+                         fmt(a.get('copies_per_frame'), '%.2f'),
+                         fmt(a.get('lost'), '%d'),
+                         fmt(vs_q, '%.2f'), fmt(vs_s, '%.2f'),
+                         fmt(cons, '%.2f')])
+            dicts.append(dict(group='throughput', format=f, transport=t,
+                              rate=0, consumers=1, **a,
+                              zc_over_queue_fps=vs_q, zc_over_shm_fps=vs_s,
+                              zc_over_shm_consumer_cpu=cons))
+    groups.append(('throughput: frames/s and CPU us per frame (streaming '
+                   'thread; proc = whole process), unpaced, 1 consumer, %s'
+                   % ctx.repeats_note,
+                   ['format', 'transport', 'status', 'fps', 'prod us',
+                    'prod proc', 'cons us', 'cons proc', 'copies/f', 'lost',
+                    'zc/queue', 'zc/shm', 'cons cpu zc/shm'], rows, dicts))
+    for f in ('4k', '1080p'):
+        zc, q, shm = tp[('zc', f)], tp[('queue', f)], tp[('shm', f)]
+        target('bandwidth %s: zc fps / queue fps' % f,
+               bs.ratio(zc.get('fps'), q.get('fps')), 0.95, '>=')
+        target('bandwidth %s: zc fps / shm fps' % f,
+               bs.ratio(zc.get('fps'), shm.get('fps')), 1.0, '>=')
+    for f in ('audio-1k', '320x240'):
+        zc, q, shm = tp[('zc', f)], tp[('queue', f)], tp[('shm', f)]
+        target('per-buffer %s: zc fps / queue fps' % f,
+               bs.ratio(zc.get('fps'), q.get('fps')), 0.9, '>=')
+        target('per-buffer %s: zc fps / shm fps (shm %s)'
+               % (f, shm['status']),
+               bs.ratio(zc.get('fps'), shm.get('fps')), 2.0, '>=')
+    for f in FORMATS:
+        zc, shm = tp[('zc', f)], tp[('shm', f)]
+        target('consumer CPU %s: zc / shm (whole process)' % f,
+               bs.ratio(zc.get('consumer_proc_cpu_us'),
+                        shm.get('consumer_proc_cpu_us')), 0.3)
+    for f in FORMATS:
+        target('copy path %s: zc-copy copies per frame' % f,
+               tp[('zc-copy', f)].get('copies_per_frame'), 1.0, '==')
+        target('pool path %s: zc copies per frame' % f,
+               tp[('zc', f)].get('copies_per_frame'), 0.0, '==')
+
+    # latency
+    rows, dicts = [], []
+    for rate in (PACED_RATE, 0):
+        lat = {s['transport']: agg[spec_key(s)] for s in ctx.specs
+               if s['format'] == '1080p' and s['consumers'] == 1 and
+               s['rate'] == rate and s['transport'] in LATENCY_TRANSPORTS}
+        pace = 'paced %d/s' % rate if rate else 'unpaced'
+        for t in LATENCY_TRANSPORTS:
+            a = lat[t]
+            r = {}
+            if t == 'zc':
+                for other in ('queue', 'shm'):
+                    for m in ('median', 'p99'):
+                        r['%s_zc_over_%s' % (m, other)] = bs.ratio(
+                            a.get('lat_%s_us' % m),
+                            lat[other].get('lat_%s_us' % m))
+                target('latency %s: zc median / queue median' % pace,
+                       r['median_zc_over_queue'], 1.0)
+                target('latency %s: zc p99 / queue p99' % pace,
+                       r['p99_zc_over_queue'], 1.5)
+                target('latency %s: zc median / shm median' % pace,
+                       r['median_zc_over_shm'], 0.5)
+            rows.append([pace, t, a['status'], fmt(a.get('lat_median_us')),
+                         fmt(a.get('lat_p99_us')), fmt(a.get('lat_max_us'))]
+                        + [fmt(r.get(k), '%.2f') for k in (
+                            'median_zc_over_queue', 'p99_zc_over_queue',
+                            'median_zc_over_shm', 'p99_zc_over_shm')])
+            dicts.append(dict(group='latency', format='1080p', transport=t,
+                              rate=rate, consumers=1, **a, **r))
+    groups.append(('latency: one-way us at 1080p, 1 consumer (unpaced = the '
+                   'throughput runs), %s' % ctx.repeats_note,
+                   ['pacing', 'transport', 'status', 'median', 'p99', 'max',
+                    'med zc/queue', 'p99 zc/queue', 'med zc/shm',
+                    'p99 zc/shm'], rows, dicts))
+
+    # libzc
+    floors = [(libzc[k]['lat_median_us'], k[1]) for k in libzc
+              if k[1] in FLOOR_ROWS and libzc[k].get('lat_median_us')]
+    floor = min(floors) if floors else (None, 'no floor row')
+    rows, dicts = [], []
+    keys = list(libzc)
+    for want in [('channel', r, 'latency') for r in CHANNEL_ROWS] + \
+            [('queue', r, 'latency') for r in FLOOR_ROWS]:
+        if want not in libzc:
+            keys.append(want)
+    for key in keys:
+        a = libzc.get(key, {'bench': key[0], 'row': key[1],
+                            'status': 'failed', 'kind': 'latency'})
+        x = None
+        if key[0] == 'channel' and key[2] == 'latency':
+            x = bs.ratio(a.get('lat_median_us'), floor[0])
+            if 'unpaced' not in key[1]:
+                target('libzc %s: median / %s median' % (key[1], floor[1]),
+                       x, 1.3)
+        rows.append([key[0], key[1], a['status'],
+                     fmt(a.get('lat_median_us'), '%.2f'),
+                     fmt(a.get('lat_p99_us'), '%.2f'),
+                     fmt(a.get('lat_max_us'), '%.2f'),
+                     fmt(a.get('per_s'), '%.0f'), fmt(x, '%.2f')])
+        dicts.append(dict(group='libzc', **a, over_floor=x,
+                          floor_row=floor[1]))
+    groups.append(('libzc: publish -> receive (bench-channel) and the '
+                   'ping-pong floors between two processes (bench-queue); '
+                   'us, one-way; floor = %s' % floor[1],
+                   ['bench', 'row', 'status', 'median', 'p99', 'max',
+                    'per s', 'x floor'], rows, dicts))
+
+    # fan-out
+    rows, dicts = [], []
+    for t in FANOUT_TRANSPORTS:
+        fo = [(s['consumers'], agg[spec_key(s)]) for s in ctx.specs
+              if s['transport'] == t and s['format'] == '1080p' and
+              s['rate'] == PACED_RATE and
+              s['consumers'] in ctx.fanout_consumers]
+        fo.sort(key=lambda x: x[0])
+        one = dict(fo).get(1, {})
+        for k, a in fo:
+            cpu = bs.ratio(a.get('producer_proc_cpu_us'),
+                           one.get('producer_proc_cpu_us'))
+            lat = bs.ratio(a.get('lat_worst_median_us'),
+                           one.get('lat_median_us'))
+            rows.append([t, str(k), a['status'],
+                         fmt(a.get('producer_cpu_us')),
+                         fmt(a.get('producer_proc_cpu_us')),
+                         fmt(a.get('lat_median_us')),
+                         fmt(a.get('lat_worst_median_us')),
+                         fmt(cpu, '%.2f'), fmt(lat, '%.2f')])
+            dicts.append(dict(group='fan-out', format='1080p', transport=t,
+                              rate=PACED_RATE, consumers=k, **a,
+                              cpu_over_1=cpu, worst_median_over_1=lat))
+        if t == 'zc' and fo:
+            k, a = fo[-1]
+            target('fan-out zc: producer CPU(%d) / CPU(1) (whole process)'
+                   % k, bs.ratio(a.get('producer_proc_cpu_us'),
+                                 one.get('producer_proc_cpu_us')), 1.5)
+            target('fan-out zc: worst consumer median(%d) / median(1)' % k,
+                   bs.ratio(a.get('lat_worst_median_us'),
+                            one.get('lat_median_us')), 2.0)
+    groups.append(('fan-out: 1080p paced %d/s; producer CPU us per frame, '
+                   'consumers\' median latency us (median and worst '
+                   'consumer), %s' % (PACED_RATE, ctx.repeats_note),
+                   ['transport', 'consumers', 'status', 'prod us',
+                    'prod proc', 'cons median', 'worst median',
+                    'cpu(K)/cpu(1)', 'worst(K)/med(1)'], rows, dicts))
+
+    # memory
+    rows, dicts = [], []
+    for f in FORMATS:
+        for t in TRANSPORTS:
+            a = tp[(t, f)]
+            rows.append([f, t, a['status'], mib(a.get('producer_rss_kib')),
+                         mib(a.get('consumer_rss_kib')),
+                         mib(a.get('shm_kib'))])
+            dicts.append(dict(group='memory', format=f, transport=t,
+                              status=a['status'],
+                              producer_rss_kib=a.get('producer_rss_kib'),
+                              consumer_rss_kib=a.get('consumer_rss_kib'),
+                              shm_kib=a.get('shm_kib')))
+    groups.append(('memory: MiB, the throughput runs (RSS at the last '
+                   'buffer; shm = shared memory in use)',
+                   ['format', 'transport', 'status', 'producer rss',
+                    'consumer rss', 'shm'], rows, dicts))
+
+    rows = [[t['target'], fmt(t['measured'], '%.2f'), t['limit'],
+             t['verdict']] for t in targets]
+    groups.append(('targets: issue 6, the measured ratio, its limit, the '
+                   'verdict',
+                   ['target', 'measured', 'limit', 'verdict'], rows,
+                   [dict(group='targets', **t) for t in targets]))
+    return groups, targets
+
