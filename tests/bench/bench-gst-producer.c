@@ -193,8 +193,9 @@ parse_result (Child * c, const char *line)
           &res->cpu_us, &res->proc_cpu_us, &res->n_lat) != 7
       || res->n_lat > run.o.frames)
     return FALSE;
+  /* Past "result" and its 7 numbers: the 8th space is before LAT. */
   end = (char *) line;
-  for (i = 0; i < 7; i++)
+  for (i = 0; i < 8 && end; i++)
     end = strchr (end + 1, ' ');
   res->lat = g_new0 (gint64, res->n_lat + 1);
   for (i = 0; i < res->n_lat && end; i++)
