@@ -80,6 +80,15 @@ enum
   PROP_STATS,
 };
 
+enum
+{
+  SIGNAL_CONSUMER_CONNECTED,
+  SIGNAL_CONSUMER_DISCONNECTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 /* The consumer_changed callback's link to the element.  libzc calls it
  * from the producer's control thread for as long as the producer lives,
  * which is as long as the allocator, possibly past the element's stop:
@@ -194,6 +203,11 @@ consumer_changed (void *user_data, zc_consumer_change_t change,
   }
   GST_INFO_OBJECT (self, "consumer in slot %u (pid %d) %s", slot, (int) pid,
       reason);
+  /* The signal first: an application that sees the message can count on
+   * its handlers having run. */
+  g_signal_emit (self, signals[change == ZC_CONSUMER_ATTACHED ?
+          SIGNAL_CONSUMER_CONNECTED : SIGNAL_CONSUMER_DISCONNECTED], 0, slot,
+      (gint) pid);
   gst_element_post_message (GST_ELEMENT_CAST (self),
       gst_message_new_element (GST_OBJECT_CAST (self),
           gst_structure_new (name, "slot", G_TYPE_UINT, slot,
@@ -928,6 +942,34 @@ gst_zc_sink_class_init (GstZcSinkClass * klass)
   gobject_class->set_property = gst_zc_sink_set_property;
   gobject_class->get_property = gst_zc_sink_get_property;
   gobject_class->finalize = gst_zc_sink_finalize;
+
+  /**
+   * GstZcSink::consumer-connected:
+   * @sink: the zcsink
+   * @slot: the consumer's slot in the channel (1-63)
+   * @pid: its process id
+   *
+   * A consumer attached (shmsink's "client-connected").  Emitted from the
+   * producer's control thread; the "zcsink-consumer-connected" element
+   * message follows on the bus.
+   */
+  signals[SIGNAL_CONSUMER_CONNECTED] = g_signal_new ("consumer-connected",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_INT);
+  /**
+   * GstZcSink::consumer-disconnected:
+   * @sink: the zcsink
+   * @slot: the slot the consumer had
+   * @pid: its process id
+   *
+   * A consumer left, died or was evicted; its blocks are back.  Emitted
+   * from the producer's control thread, before the
+   * "zcsink-consumer-disconnected" element message (which says why).
+   */
+  signals[SIGNAL_CONSUMER_DISCONNECTED] =
+      g_signal_new ("consumer-disconnected", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT,
+      G_TYPE_INT);
 
   g_object_class_install_property (gobject_class, PROP_CHANNEL,
       g_param_spec_string ("channel", "Channel",

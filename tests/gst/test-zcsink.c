@@ -478,8 +478,20 @@ GST_START_TEST (test_timestamps_cross_as_running_time)
 
 GST_END_TEST;
 
+static void
+on_consumer_signal (G_GNUC_UNUSED GstElement * sink, guint slot, gint pid,
+    gpointer data)
+{
+  gint *seen = data;
+
+  /* Control thread: the test reads after the bus message that follows. */
+  if (slot >= 1 && slot < 64 && pid == getpid ())
+    g_atomic_int_inc (seen);
+}
+
 GST_START_TEST (test_consumer_messages_on_bus)
 {
+  gint connected = 0, disconnected = 0;
   gchar *channel = new_channel_name ();
   GstHarness *h = new_sink_harness (channel);
   GstBus *bus = gst_bus_new ();
@@ -490,6 +502,10 @@ GST_START_TEST (test_consumer_messages_on_bus)
   gint pid = 0;
 
   gst_element_set_bus (h->element, bus);
+  g_signal_connect (h->element, "consumer-connected",
+      G_CALLBACK (on_consumer_signal), &connected);
+  g_signal_connect (h->element, "consumer-disconnected",
+      G_CALLBACK (on_consumer_signal), &disconnected);
   c = new_consumer (channel);
   fail_unless (zc_consumer_receive (c, &ev, RECV_TIMEOUT_NS) ==
       ZC_EVENT_CONNECTED);
@@ -501,6 +517,8 @@ GST_START_TEST (test_consumer_messages_on_bus)
   fail_unless (gst_structure_get_int (s, "pid", &pid));
   fail_unless_equals_int (pid, getpid ());
   gst_message_unref (msg);
+  fail_unless_equals_int (g_atomic_int_get (&connected), 1);
+  fail_unless_equals_int (g_atomic_int_get (&disconnected), 0);
 
   zc_consumer_free (c);
   msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
@@ -509,6 +527,7 @@ GST_START_TEST (test_consumer_messages_on_bus)
   s = gst_message_get_structure (msg);
   fail_unless (gst_structure_has_name (s, "zcsink-consumer-disconnected"));
   gst_message_unref (msg);
+  fail_unless_equals_int (g_atomic_int_get (&disconnected), 1);
 
   /* Drop queued and later messages: each holds a ref on the element. */
   gst_bus_set_flushing (bus, TRUE);
