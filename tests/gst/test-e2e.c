@@ -498,6 +498,17 @@ clean_output (Child * c)
 
 /* --- the cases --- */
 
+/* Every case ends here: the producer goes to NULL with a clean bus, no
+ * socket is left in the case's runtime dir, and the case is reported. */
+static void
+end_case (Producer * p, gchar * dir, gboolean ok, const gchar * what)
+{
+  ok = producer_free (p) && ok && no_socket_left (dir);
+  report (ok, what);
+  g_free (dir);
+}
+
+
 #define GRAY_APPSRC "appsrc name=src format=time ! zcsink name=sink " \
   "sync=false wait-for-consumer=true "
 
@@ -530,10 +541,8 @@ test_caps_change_appsrc (void)
   CHECK (clean_output (c));
 out:
   child_free (c);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, "caps change from appsrc (320x240 -> 640x480, copy path): "
-      "both caps and all 20 frames arrive intact");
-  g_free (dir);
+  end_case (p, dir, ok, "caps change from appsrc (320x240 -> 640x480, copy "
+      "path): both caps and all 20 frames arrive intact");
 }
 
 static GstPadProbeReturn
@@ -590,10 +599,9 @@ test_caps_change_renegotiate (void)
   gst_structure_free (s);
 out:
   child_free (c);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, "caps change by renegotiation (videotestsrc in zcsink's pool, "
-      "320x240 -> 640x360): both caps and all 30 frames arrive intact");
-  g_free (dir);
+  end_case (p, dir, ok, "caps change by renegotiation (videotestsrc in "
+      "zcsink's pool, 320x240 -> 640x360): both caps and all 30 frames "
+      "arrive intact");
 }
 
 /* A consumer killed while it holds frames: the producer goes on (its
@@ -648,10 +656,9 @@ out:
         stats_get (p, "consumers"));
   child_free (a);
   child_free (b);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, "consumer SIGKILLed holding frames: producer continues, the "
-      "other consumer gets all 48 frames, pool-free returns to pool-blocks");
-  g_free (dir);
+  end_case (p, dir, ok, "consumer SIGKILLed holding frames: producer "
+      "continues, the other consumer gets all 48 frames, pool-free returns "
+      "to pool-blocks");
 }
 
 /* The zero-copy claim, counted across processes: when videotestsrc draws
@@ -684,13 +691,12 @@ out:
     printf ("# copies %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT
         "\n", stats_get (p, "copies"), expected);
   child_free (a);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, hide_pool ? "system-memory frames (pool hidden by identity "
-      "drop-allocation) are copied exactly once each and arrive intact" :
+  end_case (p, dir, ok, hide_pool ? "system-memory frames (pool hidden by "
+      "identity drop-allocation) are copied exactly once each and arrive "
+      "intact" :
       "frames drawn in zcsink's pool cross to another process with zero "
       "copies and arrive intact");
   g_free (desc);
-  g_free (dir);
 }
 
 static void
@@ -735,10 +741,8 @@ out:
   child_free (a);
   if (b)
     child_free (b);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, "a second consumer joining a running stream gets the caps "
-      "and the 15 frames that follow");
-  g_free (dir);
+  end_case (p, dir, ok, "a second consumer joining a running stream gets "
+      "the caps and the 15 frames that follow");
 }
 
 /* A consumer that shows no life for the heartbeat timeout (here: its
@@ -776,10 +780,8 @@ test_evicted_consumer_reattaches (void)
   CHECK (output_has (a, "Evicted by the producer"));
 out:
   child_free (a);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, "a consumer evicted after a stall attaches again by itself "
-      "and gets the rest of the stream");
-  g_free (dir);
+  end_case (p, dir, ok, "a consumer evicted after a stall attaches again by "
+      "itself and gets the rest of the stream");
 }
 
 /* Pulls @n samples from @sink, printing each frame's SHA-1; 0 if all
@@ -909,10 +911,8 @@ test_restart (void)
   CHECK (output_has (c, "round 1: prerolled"));
 out:
   child_free (c);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, "a consumer going PLAYING -> READY -> PLAYING prerolls again "
-      "and receives all 20 frames");
-  g_free (dir);
+  end_case (p, dir, ok, "a consumer going PLAYING -> READY -> PLAYING "
+      "prerolls again and receives all 20 frames");
 }
 
 static gboolean
@@ -1046,10 +1046,8 @@ out:
   g_free (text);
   gst_object_unref (pad);
   child_free (c);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, "a flush in the producer reaches the consumer as FLUSH_START "
-      "and FLUSH_STOP between the frames before and after it");
-  g_free (dir);
+  end_case (p, dir, ok, "a flush in the producer reaches the consumer as "
+      "FLUSH_START and FLUSH_STOP between the frames before and after it");
 }
 
 /* A live consumer left PAUSED for five times the producer's heartbeat
@@ -1093,10 +1091,8 @@ test_pause (void)
   CHECK (clean_output (c));
 out:
   child_free (c);
-  ok = producer_free (p) && ok && no_socket_left (dir);
-  report (ok, "a live consumer paused for 5x the heartbeat timeout is not "
-      "evicted and receives what follows once PLAYING again");
-  g_free (dir);
+  end_case (p, dir, ok, "a live consumer paused for 5x the heartbeat "
+      "timeout is not evicted and receives what follows once PLAYING again");
 }
 
 static const struct
