@@ -556,17 +556,6 @@ gst_zc_sink_unlock_stop (GstBaseSink * bsink)
 
 /* --- render --- */
 
-static gboolean
-is_monotonic_clock (GstClock * clock)
-{
-  GstClockType type = GST_CLOCK_TYPE_REALTIME;
-
-  if (!GST_IS_SYSTEM_CLOCK (clock))
-    return FALSE;
-  g_object_get (clock, "clock-type", &type, NULL);
-  return type == GST_CLOCK_TYPE_MONOTONIC;
-}
-
 /* What turns running time into wire time (see gstzcwire.h): the base
  * time, shifted onto CLOCK_MONOTONIC when the pipeline clock is another
  * one.  FALSE without a clock (wire time is then the bare running time).
@@ -579,7 +568,7 @@ clock_offset (GstZcSink * self, guint64 * offset)
   if (clock == NULL)
     return FALSE;
   *offset = gst_element_get_base_time (GST_ELEMENT_CAST (self));
-  if (!is_monotonic_clock (clock))
+  if (!gst_zc_clock_is_monotonic (clock))
     *offset = (guint64) ((gint64) * offset + (gint64) zc_now_ns ()
         - (gint64) gst_clock_get_time (clock));
   gst_object_unref (clock);

@@ -377,14 +377,11 @@ gst_zc_src_make_buffer (GstZcSrc * self, const zc_frame_t * frame)
 
   if (live) {
     GstClock *clock = gst_element_get_clock (GST_ELEMENT_CAST (self));
-    gint clock_type = GST_CLOCK_TYPE_REALTIME;
 
     base_time = gst_element_get_base_time (GST_ELEMENT_CAST (self));
     if (clock != NULL) {
-      if (GST_IS_SYSTEM_CLOCK (clock))
-        g_object_get (clock, "clock-type", &clock_type, NULL);
       /* The same clock as the producer's: no measured offset, no jitter. */
-      if (clock_type != GST_CLOCK_TYPE_MONOTONIC)
+      if (!gst_zc_clock_is_monotonic (clock))
         clock_diff = GST_CLOCK_DIFF ((GstClockTime) zc_now_ns (),
             gst_clock_get_time (clock));
       gst_object_unref (clock);

@@ -777,3 +777,24 @@ gst_zc_buffer_add_metas (GstBuffer * buf, const struct zc_desc *desc)
   }
   return all_ok;
 }
+
+static G_DEFINE_QUARK (gst-zc-clock-monotonic, clock_monotonic);
+
+gboolean
+gst_zc_clock_is_monotonic (GstClock * clock)
+{
+  GQuark quark = clock_monotonic_quark ();
+  gpointer known;
+
+  known = g_object_get_qdata (G_OBJECT (clock), quark);
+  if (known == NULL) {
+    GstClockType type = GST_CLOCK_TYPE_REALTIME;
+
+    if (GST_IS_SYSTEM_CLOCK (clock))
+      g_object_get (clock, "clock-type", &type, NULL);
+    /* 1 and 2, as NULL means not looked up yet. */
+    known = GINT_TO_POINTER (type == GST_CLOCK_TYPE_MONOTONIC ? 1 : 2);
+    g_object_set_qdata (G_OBJECT (clock), quark, known);
+  }
+  return known == GINT_TO_POINTER (1);
+}

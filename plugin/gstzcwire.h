@@ -131,5 +131,17 @@ void gst_zc_desc_set_metas (struct zc_desc *desc, GstBuffer * buf);
 gboolean gst_zc_buffer_add_metas (GstBuffer * buf,
     const struct zc_desc *desc);
 
+/**
+ * gst_zc_clock_is_monotonic:
+ * @clock: a pipeline clock
+ *
+ * Whether @clock reads CLOCK_MONOTONIC, the clock wire times are on (a
+ * GstSystemClock of type MONOTONIC: GStreamer's default).  Then no offset
+ * is measured, and two pipelines line up exactly.  Asked per buffer, so
+ * remembered on the clock: a clock's type does not change while it runs
+ * (its time would jump).
+ */
+gboolean gst_zc_clock_is_monotonic (GstClock * clock);
+
 G_END_DECLS
 #endif /* __GST_ZC_WIRE_H__ */

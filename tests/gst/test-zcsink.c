@@ -17,6 +17,7 @@
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
 #include <gst/audio/audio.h>
 #include <gst/video/video.h>
 #include <gst/zc/gstzcallocator.h>
@@ -538,6 +539,34 @@ GST_START_TEST (test_consumer_messages_on_bus)
 
 GST_END_TEST;
 
+/* --- wire: clocks --- */
+
+/* Wire times are on CLOCK_MONOTONIC: only a system clock of that type
+ * needs no measured offset; the answer is remembered per clock. */
+GST_START_TEST (test_clock_is_monotonic)
+{
+  GstClock *system = gst_system_clock_obtain ();
+  GstClock *realtime = g_object_new (GST_TYPE_SYSTEM_CLOCK, "clock-type",
+      GST_CLOCK_TYPE_REALTIME, NULL);
+  GstClock *test = gst_test_clock_new ();
+  GstClockType type = GST_CLOCK_TYPE_REALTIME;
+
+  g_object_get (system, "clock-type", &type, NULL);
+  fail_unless_equals_int (gst_zc_clock_is_monotonic (system),
+      type == GST_CLOCK_TYPE_MONOTONIC);
+  fail_unless (gst_zc_clock_is_monotonic (system) ==
+      gst_zc_clock_is_monotonic (system));
+  fail_if (gst_zc_clock_is_monotonic (realtime));
+  fail_if (gst_zc_clock_is_monotonic (realtime));
+  fail_if (gst_zc_clock_is_monotonic (test));
+
+  gst_object_unref (test);
+  gst_object_unref (realtime);
+  gst_object_unref (system);
+}
+
+GST_END_TEST;
+
 /* --- wire: sticky events --- */
 
 static GstEvent *
@@ -952,6 +981,7 @@ zcsink_suite (void)
   tcase_add_test (tc, test_eos_and_caps_change_reach_consumer);
   tcase_add_test (tc, test_timestamps_cross_as_running_time);
   tcase_add_test (tc, test_consumer_messages_on_bus);
+  tcase_add_test (tc, test_clock_is_monotonic);
   add_wire_tests (s);
   return s;
 }
