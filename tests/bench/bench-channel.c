@@ -48,6 +48,8 @@
 
 #include <zc/zc.h>
 
+#include "bench-util.h"
+
 #define N_BLOCKS 64
 /* Big blocks get fewer: the consumer's limit (4 by default) bounds the
  * frames in flight anyway, and 64 4K frames would be 800 MB of tmpfs. */
@@ -83,25 +85,6 @@ typedef struct
 
 static char channel[64];
 static bool json;
-
-static int
-cmp_u64 (const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static void
-on_alarm (int sig)
-{
-  static const char msg[] = "bench-channel: row timed out\n";
-
-  (void) sig;
-  if (write (STDERR_FILENO, msg, sizeof (msg) - 1) < 0)
-    _exit (3);
-  _exit (3);
-}
 
 static uint32_t
 pool_blocks (uint64_t block_size)
@@ -341,7 +324,7 @@ report (const bench_row * row, int ret, const bench_result * r, uint64_t * lat)
   } else if (row->latency) {
     uint64_t n = r->frames;
 
-    qsort (lat, n, sizeof (uint64_t), cmp_u64);
+    qsort (lat, n, sizeof (uint64_t), bench_cmp_u64);
     printf ("%-28s median %7.2f us  p99 %7.2f us  max %8.2f us  (%"
         PRIu64 " frames of %" PRIu64 " B)\n", row->name, lat[n / 2] / 1e3,
         lat[n * 99 / 100] / 1e3, lat[n - 1] / 1e3, n, row->block_size);
@@ -366,7 +349,7 @@ report (const bench_row * row, int ret, const bench_result * r, uint64_t * lat)
 int
 main (int argc, char **argv)
 {
-  struct sigaction sa = {.sa_handler = on_alarm };
+  struct sigaction sa = {.sa_handler = bench_on_alarm };
   /* Frame counts of --quick; a normal run takes NORMAL_FACTOR times as
    * many. */
   bench_row rows[] = {

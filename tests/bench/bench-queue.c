@@ -58,6 +58,8 @@
 
 #include <zc/queue.h>
 
+#include "bench-util.h"
+
 #define SPIN_NS 20000
 #define STREAM_FACTOR 50
 #define N_DEFAULT 20000
@@ -99,17 +101,6 @@ die (const char *what)
 {
   fprintf (stderr, "bench-queue: %s: %s\n", what, strerror (errno));
   exit (1);
-}
-
-static void
-on_alarm (int sig)
-{
-  static const char msg[] = "bench-queue: row timed out\n";
-
-  (void) sig;
-  if (write (STDERR_FILENO, msg, sizeof (msg) - 1) < 0)
-    _exit (3);
-  _exit (3);
 }
 
 /* Forks the peer of a row.  The peer dies with the parent (a parent that
@@ -181,14 +172,6 @@ queue_send (struct zc_queue *q, int bell, uint64_t seq)
       die ("wait_space");
 }
 
-static int
-cmp_u64 (const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 /* Row names are plain ASCII without quotes or backslashes: printed as is
  * into JSON strings. */
 static void
@@ -202,7 +185,7 @@ print_latency (const char *name, uint64_t * one_way, uint64_t n)
     printf ("]}\n");
     return;
   }
-  qsort (one_way, n, sizeof (uint64_t), cmp_u64);
+  qsort (one_way, n, sizeof (uint64_t), bench_cmp_u64);
   printf ("%-20s median %7.2f us  p99 %7.2f us  max %8.2f us\n", name,
       one_way[n / 2] / 1e3, one_way[n * 99 / 100] / 1e3, one_way[n - 1] / 1e3);
 }
@@ -525,7 +508,7 @@ main (int argc, char **argv)
 {
   uint64_t n = 0;
   uint64_t size = zc_queues_footprint (2);
-  struct sigaction sa = {.sa_handler = on_alarm };
+  struct sigaction sa = {.sa_handler = bench_on_alarm };
   bool quick = false;
   zc_queues_t qs;
   futex_pair *fp;
