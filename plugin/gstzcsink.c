@@ -525,32 +525,32 @@ chain:
   return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
 }
 
+/* unlock (TRUE) / unlock_stop (FALSE): waits for a block, for room in a
+ * consumer's queue or for a consumer return at once until cleared. */
+static void
+gst_zc_sink_set_flushing (GstZcSink * self, gboolean flushing)
+{
+  GstZcAllocator *allocator = gst_zc_sink_get_allocator (self);
+
+  g_atomic_int_set (&self->flushing, flushing);
+  if (allocator) {
+    zc_producer_set_flushing (gst_zc_allocator_get_producer (allocator),
+        flushing);
+    gst_object_unref (allocator);
+  }
+}
+
 static gboolean
 gst_zc_sink_unlock (GstBaseSink * bsink)
 {
-  GstZcSink *self = GST_ZC_SINK (bsink);
-  GstZcAllocator *allocator = gst_zc_sink_get_allocator (self);
-
-  g_atomic_int_set (&self->flushing, 1);
-  if (allocator) {
-    zc_producer_set_flushing (gst_zc_allocator_get_producer (allocator), true);
-    gst_object_unref (allocator);
-  }
+  gst_zc_sink_set_flushing (GST_ZC_SINK (bsink), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_zc_sink_unlock_stop (GstBaseSink * bsink)
 {
-  GstZcSink *self = GST_ZC_SINK (bsink);
-  GstZcAllocator *allocator = gst_zc_sink_get_allocator (self);
-
-  g_atomic_int_set (&self->flushing, 0);
-  if (allocator) {
-    zc_producer_set_flushing (gst_zc_allocator_get_producer (allocator),
-        false);
-    gst_object_unref (allocator);
-  }
+  gst_zc_sink_set_flushing (GST_ZC_SINK (bsink), FALSE);
   return TRUE;
 }
 

@@ -679,27 +679,28 @@ gst_zc_src_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
+/* unlock (TRUE) / unlock_stop (FALSE): the receive in progress, or the
+ * next one, returns at once until cleared. */
+static void
+gst_zc_src_cancel (GstZcSrc * self, gboolean cancel)
+{
+  GST_OBJECT_LOCK (self);
+  if (self->consumer)
+    zc_consumer_cancel (self->consumer, cancel);
+  GST_OBJECT_UNLOCK (self);
+}
+
 static gboolean
 gst_zc_src_unlock (GstBaseSrc * bsrc)
 {
-  GstZcSrc *self = GST_ZC_SRC (bsrc);
-
-  GST_OBJECT_LOCK (self);
-  if (self->consumer)
-    zc_consumer_cancel (self->consumer, TRUE);
-  GST_OBJECT_UNLOCK (self);
+  gst_zc_src_cancel (GST_ZC_SRC (bsrc), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_zc_src_unlock_stop (GstBaseSrc * bsrc)
 {
-  GstZcSrc *self = GST_ZC_SRC (bsrc);
-
-  GST_OBJECT_LOCK (self);
-  if (self->consumer)
-    zc_consumer_cancel (self->consumer, FALSE);
-  GST_OBJECT_UNLOCK (self);
+  gst_zc_src_cancel (GST_ZC_SRC (bsrc), FALSE);
   return TRUE;
 }
 
