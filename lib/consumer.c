@@ -603,6 +603,44 @@ open_frame (zc_consumer_t * c, const struct zc_desc *d, zc_frame_t * frame)
   return true;
 }
 
+#define WOKE_DOORBELL 1
+#define WOKE_SOCKET 2
+
+/* Sleeps until the doorbell rings, a cancel, or (@watch_sock) the control
+ * socket has something, at most @timeout_ms.  Returns WOKE_* bits.  The
+ * usual wait goes through our epoll set, which has all three: the kernel
+ * keeps its watches armed between waits, where poll() would set up and
+ * tear down three of them on every frame.  Without the socket (a control
+ * message whose marker is still on its way), a plain poll() of the other
+ * two. */
+static int
+wait_events (zc_consumer_t * c, bool watch_sock, int timeout_ms)
+{
+  int woke = 0, n;
+
+  if (watch_sock) {
+    struct epoll_event evs[3];
+
+    n = epoll_wait (c->epoll_fd, evs, 3, timeout_ms);
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.fd == c->doorbell)
+        woke |= WOKE_DOORBELL;
+      else if (evs[i].data.fd == c->sock)
+        woke |= WOKE_SOCKET;
+    }
+  } else {
+    struct pollfd fds[2] = {
+      {c->doorbell, POLLIN, 0},
+      {c->cancel_fd, POLLIN, 0},
+    };
+
+    n = poll (fds, 2, timeout_ms);
+    if (n > 0 && (fds[0].revents & POLLIN))
+      woke |= WOKE_DOORBELL;
+  }
+  return woke;
+}
+
 int
 zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
 {
@@ -699,15 +737,12 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
       wait_ns = deadline - now;
     if (!watch_sock && wait_ns > 1000000)
       wait_ns = 1000000;
-    fds[0] = (struct pollfd) { c->doorbell, POLLIN, 0 };
-    fds[1] = (struct pollfd) { c->cancel_fd, POLLIN, 0 };
-    fds[2] = (struct pollfd) { c->sock, POLLIN, 0 };
-    ret = poll (fds, watch_sock ? 3 : 2, (int) ((wait_ns + 999999) / 1000000));
+    ret = wait_events (c, watch_sock, (int) ((wait_ns + 999999) / 1000000));
     /* Read the doorbell only when it rang: one system call less per wake. */
-    zc_queue_finish_sleep (c->gen->queue, ret > 0
-        && (fds[0].revents & POLLIN) ? c->doorbell : -1);
+    zc_queue_finish_sleep (c->gen->queue, ret & WOKE_DOORBELL ?
+        c->doorbell : -1);
     watch_sock = true;
-    if (ret > 0 && fds[2].revents)
+    if (ret & WOKE_SOCKET)
       watch_sock = check_socket (c) ? false : true;
   }
 }
