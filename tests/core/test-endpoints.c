@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -705,6 +706,63 @@ test_publish_keep_holds_the_block_until_released (void)
   leave_nothing_behind ();
 }
 
+/* zc_consumer_keepalive() from another thread while the consumer
+ * receives across a generation change (the one place it switches the
+ * generation keepalive reads): every frame arrives, in order, and the
+ * keepalive always answers a quarter of the heartbeat timeout.  Run under
+ * ThreadSanitizer in the threads suite. */
+typedef struct
+{
+  zc_consumer_t *c;
+  _Atomic bool stop;
+  uint64_t calls, bad;
+} keepalive_thread;
+
+static void *
+keepalive_loop (void *data)
+{
+  keepalive_thread *k = data;
+
+  while (!atomic_load (&k->stop)) {
+    if (zc_consumer_keepalive (k->c) != 2 * SEC / 4)
+      k->bad++;
+    k->calls++;
+  }
+  return NULL;
+}
+
+static void
+test_keepalive_beside_receive_and_generation_change (void)
+{
+  keepalive_thread k = { 0 };
+  zc_producer_t *p;
+  zc_event_t ev;
+  pthread_t thread;
+  uint64_t next = 0;
+
+  private_runtime_dir ();
+  p = make_producer ("alive", ZC_POLICY_BLOCK, 4096, 8, 2 * SEC);
+  k.c = local_consumer ("alive");
+  ZC_CHECK (pthread_create (&thread, NULL, keepalive_loop, &k) == 0);
+  for (uint64_t n = 0; n < 200; n++) {
+    if (n == 100)
+      ZC_CHECK_OK (zc_producer_resize (p, 8192, 8));
+    ZC_CHECK_EQ (publish (p, n, n < 100 ? 4096 : 8192, 10 * SEC), 1);
+    do
+      ZC_CHECK (zc_consumer_receive (k.c, &ev, 10 * SEC) > 0);
+    while (ev.type != ZC_EVENT_FRAME);
+    ZC_CHECK_EQ (ev.frame.desc.pts, next++);
+    ZC_CHECK_OK (zc_consumer_release (k.c, &ev.frame));
+  }
+  atomic_store (&k.stop, true);
+  pthread_join (thread, NULL);
+  ZC_CHECK (k.calls > 0);
+  ZC_CHECK_EQ (k.bad, 0);
+  zc_consumer_free (k.c);
+  zc_producer_free (p);
+  leave_nothing_behind ();
+}
+
 /* ---- peers ---- */
 
 static void
@@ -952,6 +1010,7 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_hung_producer_a_consumer_takes_duty_and_reclaims),
   ZC_TEST (test_scale_request_grows_the_pool),
   ZC_TEST (test_publish_keep_holds_the_block_until_released),
+  ZC_TEST (test_keepalive_beside_receive_and_generation_change),
 };
 
 int
