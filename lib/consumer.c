@@ -68,9 +68,10 @@ struct zc_consumer
   char path[ZC_SOCKET_PATH_MAX + 1];
   uint32_t max_held;
   int sock;                     /* -1: detached */
-  int doorbell;                 /* our eventfd; the producer rings it */
+  int doorbell;                 /* the producer's eventfd; -1: detached */
   int cancel_fd;                /* eventfd: readable while cancelled */
-  int epoll_fd;                 /* zc_consumer_fd() */
+  int epoll_fd;                 /* zc_consumer_fd(): all three */
+  int quiet_fd;                 /* epoll of doorbell and cancel only */
   _Atomic bool cancelled;
   /* Current generation when attached.  Written by the receiving thread
    * only, under @gen_lock, which zc_consumer_keepalive() takes to read it
@@ -105,13 +106,31 @@ cgen_unref (struct cgen *g)
 }
 
 static int
-watch (zc_consumer_t * c, int fd, bool add)
+watch_in (int epoll_fd, int fd, uint32_t events, bool add)
 {
-  struct epoll_event ev = { .events = EPOLLIN };
+  struct epoll_event ev = { .events = events };
 
   ev.data.fd = fd;
-  return epoll_ctl (c->epoll_fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd,
-      &ev);
+  return epoll_ctl (epoll_fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+
+static int
+watch (zc_consumer_t * c, int fd, bool add)
+{
+  return watch_in (c->epoll_fd, fd, EPOLLIN, add);
+}
+
+/* The doorbell is the producer's, shared by every consumer of the channel
+ * and never read (reading would take the ring from the others): watched
+ * edge-triggered, each write is one wake-up, and the count only grows
+ * (2^64 writes: not in this universe). */
+static int
+watch_doorbell (zc_consumer_t * c, bool add)
+{
+  if (watch_in (c->epoll_fd, c->doorbell, EPOLLIN | EPOLLET, add) < 0
+      || watch_in (c->quiet_fd, c->doorbell, EPOLLIN | EPOLLET, add) < 0)
+    return -errno;
+  return 0;
 }
 
 static void
@@ -157,7 +176,7 @@ zc_consumer_new (const zc_consumer_config_t * config, zc_consumer_t ** out)
   c = calloc (1, sizeof (*c));
   if (c == NULL)
     return -ENOMEM;
-  c->sock = c->doorbell = c->cancel_fd = c->epoll_fd = -1;
+  c->sock = c->doorbell = c->cancel_fd = c->epoll_fd = c->quiet_fd = -1;
   pthread_mutex_init (&c->gen_lock, NULL);
   if (config->name)
     snprintf (c->name, sizeof (c->name), "%s", config->name);
@@ -166,17 +185,20 @@ zc_consumer_new (const zc_consumer_config_t * config, zc_consumer_t ** out)
       sizeof (c->path));
   if (ret < 0)
     goto failed;
-  c->doorbell = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   c->cancel_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (c->doorbell < 0 || c->cancel_fd < 0) {
+  if (c->cancel_fd < 0) {
     ret = -errno;
     goto failed;
   }
-  /* One descriptor for an application's poll loop: doorbell, cancel and,
-   * while attached, the control socket. */
+  /* One descriptor for an application's poll loop: cancel and, while
+   * attached, the doorbell and the control socket.  The quiet set leaves
+   * the socket out, for waits while a control message that is already
+   * readable waits for its marker. */
   c->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-  if (c->epoll_fd < 0 || watch (c, c->doorbell, true) < 0
-      || watch (c, c->cancel_fd, true) < 0) {
+  c->quiet_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (c->epoll_fd < 0 || c->quiet_fd < 0
+      || watch (c, c->cancel_fd, true) < 0
+      || watch_in (c->quiet_fd, c->cancel_fd, EPOLLIN, true) < 0) {
     ret = -errno;
     goto failed;
   }
@@ -238,6 +260,11 @@ detach (zc_consumer_t * c)
     close (c->sock);
     c->sock = -1;
   }
+  if (c->doorbell >= 0) {
+    watch_doorbell (c, false);
+    close (c->doorbell);
+    c->doorbell = -1;
+  }
   if (c->gen) {
     pthread_mutex_lock (&c->gen_lock);
     cgen_detach (c->gen);
@@ -255,12 +282,12 @@ zc_consumer_free (zc_consumer_t * c)
   detach (c);
   clear_backlog (c);
   free (c->returned);
-  if (c->doorbell >= 0)
-    close (c->doorbell);
   if (c->cancel_fd >= 0)
     close (c->cancel_fd);
   if (c->epoll_fd >= 0)
     close (c->epoll_fd);
+  if (c->quiet_fd >= 0)
+    close (c->quiet_fd);
   pthread_mutex_destroy (&c->gen_lock);
   free (c);
 }
@@ -455,7 +482,7 @@ attach (zc_consumer_t * c)
   hello->name_len = (uint32_t) name_len;
   memcpy (c->msg + sizeof (*hello), c->name, name_len);
   ret = zc_wire_send (c->sock, ZC_WIRE_HELLO, 0, hello,
-      sizeof (*hello) + name_len, &c->doorbell, 1);
+      sizeof (*hello) + name_len, NULL, 0);
   if (ret < 0) {
     /* Closed before it read us (pending slots full, or dying): retry. */
     ret = ret == -ECONNRESET ? -EAGAIN : ret;
@@ -468,9 +495,18 @@ attach (zc_consumer_t * c)
     goto failed;
   }
   memcpy (&h, c->msg, sizeof (h));
-  if (h.type != ZC_WIRE_WELCOME) {
+  if (h.type != ZC_WIRE_WELCOME || n_fds != 3
+      || !zc_wire_is_eventfd (fds[2])) {
     zc_wire_close_fds (fds, &n_fds);
     ret = -EPROTO;
+    goto failed;
+  }
+  c->doorbell = fds[2];
+  fds[2] = -1;
+  n_fds = 2;
+  ret = watch_doorbell (c, true);
+  if (ret < 0) {
+    zc_wire_close_fds (fds, &n_fds);
     goto failed;
   }
   n_sticky = open_generation (c, n, fds, &n_fds, &g);
@@ -607,36 +643,25 @@ open_frame (zc_consumer_t * c, const struct zc_desc *d, zc_frame_t * frame)
 #define WOKE_SOCKET 2
 
 /* Sleeps until the doorbell rings, a cancel, or (@watch_sock) the control
- * socket has something, at most @timeout_ms.  Returns WOKE_* bits.  The
- * usual wait goes through our epoll set, which has all three: the kernel
- * keeps its watches armed between waits, where poll() would set up and
- * tear down three of them on every frame.  Without the socket (a control
- * message whose marker is still on its way), a plain poll() of the other
- * two. */
+ * socket has something, at most @timeout_ms (0: only collects what is
+ * pending, which also spends the doorbell's edge).  Returns WOKE_* bits.
+ * The kernel keeps an epoll set's watches armed between waits, where
+ * poll() would set up and tear down three of them on every frame.
+ * Without the socket (a control message whose marker is still on its
+ * way, readable all along), the quiet set. */
 static int
 wait_events (zc_consumer_t * c, bool watch_sock, int timeout_ms)
 {
+  struct epoll_event evs[3];
   int woke = 0, n;
 
-  if (watch_sock) {
-    struct epoll_event evs[3];
-
-    n = epoll_wait (c->epoll_fd, evs, 3, timeout_ms);
-    for (int i = 0; i < n; i++) {
-      if (evs[i].data.fd == c->doorbell)
-        woke |= WOKE_DOORBELL;
-      else if (evs[i].data.fd == c->sock)
-        woke |= WOKE_SOCKET;
-    }
-  } else {
-    struct pollfd fds[2] = {
-      {c->doorbell, POLLIN, 0},
-      {c->cancel_fd, POLLIN, 0},
-    };
-
-    n = poll (fds, 2, timeout_ms);
-    if (n > 0 && (fds[0].revents & POLLIN))
+  n = epoll_wait (watch_sock ? c->epoll_fd : c->quiet_fd, evs, 3,
+      timeout_ms);
+  for (int i = 0; i < n; i++) {
+    if (evs[i].data.fd == c->doorbell)
       woke |= WOKE_DOORBELL;
+    else if (evs[i].data.fd == c->sock)
+      woke |= WOKE_SOCKET;
   }
   return woke;
 }
@@ -645,7 +670,7 @@ int
 zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
 {
   uint64_t deadline;
-  bool watch_sock = true;
+  bool watch_sock = true, socket_seen = false;
 
   if (c == NULL || ev == NULL)
     return -EINVAL;
@@ -717,9 +742,15 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
     /* Idle: pump our ring node; takes the duty if the producer hangs. */
     zc_duty_service (&c->gen->duty);
     /* A caller polling zc_consumer_fd() was woken by a ring that is spent
-     * now: drained before arming, so that only a later ring wakes it. */
-    if (timeout_ns == 0)
-      zc_queue_finish_sleep (c->gen->queue, c->doorbell);
+     * now, or by the socket: collected before arming, so that only a later
+     * ring wakes it.  The socket is looked at once per call (a control
+     * message may wait for its marker; a hang-up ends the loop above). */
+    if (timeout_ns == 0 && (wait_events (c, true, 0) & WOKE_SOCKET)
+        && !socket_seen) {
+      socket_seen = true;
+      if (!check_socket (c))
+        continue;
+    }
     if (zc_queue_prepare_sleep (c->gen->queue)) {
       zc_queue_finish_sleep (c->gen->queue, -1);
       continue;
@@ -736,11 +767,11 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
     if (deadline - now < wait_ns)
       wait_ns = deadline - now;
     if (!watch_sock && wait_ns > 1000000)
-      wait_ns = 1000000;
+      wait_ns = 1000000;        /* a hang-up would go unseen meanwhile */
     ret = wait_events (c, watch_sock, (int) ((wait_ns + 999999) / 1000000));
-    /* Read the doorbell only when it rang: one system call less per wake. */
-    zc_queue_finish_sleep (c->gen->queue, ret & WOKE_DOORBELL ?
-        c->doorbell : -1);
+    /* Nothing to drain: the doorbell is edge-triggered, the wait took the
+     * edge. */
+    zc_queue_finish_sleep (c->gen->queue, -1);
     watch_sock = true;
     if (ret & WOKE_SOCKET)
       watch_sock = check_socket (c) ? false : true;

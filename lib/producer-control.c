@@ -3,7 +3,7 @@
  * It owns the listening socket and every consumer's control socket:
  *
  *   - a new connection waits (at most ZC_PENDING_TIMEOUT_NS) for one HELLO,
- *     which is checked field by field: version, length, name, the doorbell
+ *     which is checked field by field: version, length, name, no
  *     descriptor, the peer's credentials against `permissions`;
  *   - a consumer socket that hangs up (clean close or kill -9: the kernel
  *     closes it either way) has its references dropped at once;
@@ -89,8 +89,7 @@ zc_producer_remove_consumer (zc_producer_t * p, unsigned slot, int code,
     send_refuse (c->sock, code, reason);
   p->active_mask &= ~(UINT64_C (1) << slot);
   close (c->sock);
-  close (c->doorbell);
-  c->sock = c->doorbell = -1;
+  c->sock = -1;
   c->pid = 0;
 
   /* Every generation it may hold blocks in.  Its queue goes FREE first so
@@ -141,7 +140,7 @@ zc_producer_admit_to_gen (zc_producer_t * p, struct zc_gen *gen,
 {
   struct zc_consumer_entry *c = &p->consumers[slot];
   struct zc_wire_welcome w = { 0 };
-  int fds[2] = { -1, -1 };
+  int fds[3] = { -1, -1, p->doorbell };
   uint32_t slot_gen;
   int ret;
 
@@ -162,7 +161,7 @@ zc_producer_admit_to_gen (zc_producer_t * p, struct zc_gen *gen,
   w.n_sticky = p->n_sticky;
   w.policy = p->cfg.policy;
   ret = zc_wire_send (c->sock, type, type == ZC_WIRE_WELCOME ? 0 :
-      ++c->ctl_seq, &w, sizeof (w), fds, 2);
+      ++c->ctl_seq, &w, sizeof (w), fds, type == ZC_WIRE_WELCOME ? 3 : 2);
   close (fds[0]);
   if (fds[1] >= 0)
     close (fds[1]);
@@ -178,7 +177,7 @@ zc_producer_admit_to_gen (zc_producer_t * p, struct zc_gen *gen,
     d.flags = ZC_DESC_FLAG_NO_BLOCK | ZC_DESC_FLAG_CONTROL;
     d.sequence = c->ctl_seq;
     ret = zc_queue_push (zc_queues_get (p->gen->queues, slot), &d,
-        c->doorbell);
+        p->doorbell);
   }
   if (ret < 0)
     goto failed;
@@ -200,22 +199,6 @@ peer_permitted (const zc_producer_t * p, const struct ucred *cred)
   if ((p->cfg.permissions & ZC_PERMIT_GROUP) && cred->gid == getegid ())
     return true;
   return (p->cfg.permissions & ZC_PERMIT_OTHERS) != 0;
-}
-
-/* The doorbell must be an eventfd: we write to it on every wake-up, and a
- * pipe or socket there would let a consumer block or confuse us. */
-static bool
-is_eventfd (int fd)
-{
-  char link[64], target[64];
-  ssize_t n;
-
-  snprintf (link, sizeof (link), "/proc/self/fd/%d", fd);
-  n = readlink (link, target, sizeof (target) - 1);
-  if (n <= 0)
-    return false;
-  target[n] = '\0';
-  return strcmp (target, "anon_inode:[eventfd]") == 0;
 }
 
 static unsigned
@@ -264,8 +247,8 @@ handle_hello (zc_producer_t * p, int sock, struct change_list *changes)
     why = "HELLO length does not match its name";
     goto refuse;
   }
-  if (n_fds != 1 || !is_eventfd (fds[0])) {
-    why = "HELLO must carry exactly one eventfd";
+  if (n_fds != 0) {
+    why = "HELLO carries no descriptor";
     goto refuse;
   }
   /* An empty name is a consumer that came by explicit socket path. */
@@ -292,7 +275,6 @@ handle_hello (zc_producer_t * p, int sock, struct change_list *changes)
 
   c = &p->consumers[slot];
   c->sock = sock;
-  c->doorbell = fds[0];
   c->pid = cred.pid;
   c->ctl_seq = 0;
   c->waiting_since_ns = 0;
@@ -301,7 +283,7 @@ handle_hello (zc_producer_t * p, int sock, struct change_list *changes)
     c->limit = ZC_LIMIT_MAX;
   code = zc_producer_admit_to_gen (p, p->gen, slot, ZC_WIRE_WELCOME);
   if (code < 0) {
-    c->sock = c->doorbell = -1;
+    c->sock = -1;
     why = "could not set up the consumer";
     goto refuse;
   }

@@ -40,7 +40,6 @@ struct zc_gen
 struct zc_consumer_entry
 {
   int sock;                     /* -1: slot free */
-  int doorbell;                 /* the consumer's eventfd */
   pid_t pid;
   uint32_t limit;
   uint32_t ctl_seq;             /* last control message sent */
@@ -70,6 +69,10 @@ struct zc_producer
   char path[ZC_SOCKET_PATH_MAX + 1];
   int listen_fd;
   int wake_fd;                  /* eventfd that stops the control thread */
+  /* The channel's doorbell, an eventfd every consumer watches (edge
+   * triggered, never read): one write wakes every consumer that sleeps,
+   * however many there are. */
+  int doorbell;
   int janitor_fd;               /* its EOF tells the janitor we are gone */
   pid_t janitor_pid;
   pthread_t thread;

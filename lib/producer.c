@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <zc/error.h>
@@ -149,9 +150,10 @@ zc_producer_new (const zc_producer_config_t * config, zc_producer_t ** out)
   if (p == NULL)
     return -ENOMEM;
   p->cfg = *config;
+  p->doorbell = -1;
   p->listen_fd = p->wake_fd = p->janitor_fd = -1;
   for (unsigned i = 0; i < ZC_MAX_PARTICIPANTS; i++)
-    p->consumers[i].sock = p->consumers[i].doorbell = -1;
+    p->consumers[i].sock = -1;
   if (config->name)
     snprintf (p->name, sizeof (p->name), "%s", config->name);
   p->cfg.name = config->name ? p->name : NULL;
@@ -168,6 +170,11 @@ zc_producer_new (const zc_producer_config_t * config, zc_producer_t ** out)
       sizeof (p->path));
   if (ret < 0)
     goto failed;
+  p->doorbell = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (p->doorbell < 0) {
+    ret = -errno;
+    goto failed;
+  }
   p->gen = zc_producer_gen_new (p, config->block_size, config->n_blocks, 1);
   if (p->gen == NULL) {
     ret = -errno;
@@ -181,6 +188,8 @@ zc_producer_new (const zc_producer_config_t * config, zc_producer_t ** out)
 
 failed:
   zc_producer_gen_free (p->gen);
+  if (p->doorbell >= 0)
+    close (p->doorbell);
   pthread_mutex_destroy (&p->lock);
   pthread_mutex_destroy (&p->resize_lock);
   pthread_cond_destroy (&p->changed);
@@ -215,6 +224,7 @@ zc_producer_free (zc_producer_t * p)
   free (p->format);
   for (unsigned i = 0; i < p->n_sticky; i++)
     free (p->sticky[i].data);
+  close (p->doorbell);
   pthread_mutex_destroy (&p->lock);
   pthread_mutex_destroy (&p->resize_lock);
   pthread_cond_destroy (&p->changed);
@@ -238,8 +248,7 @@ push_marker (zc_producer_t * p, struct zc_gen *gen, unsigned slot,
   d.flags = ZC_DESC_FLAG_NO_BLOCK | flags;
   d.sequence = ctl_seq;
   d.pts = d.dts = d.duration = ZC_TIME_NONE;
-  return zc_queue_push (zc_queues_get (gen->queues, slot), &d,
-      p->consumers[slot].doorbell);
+  return zc_queue_push (zc_queues_get (gen->queues, slot), &d, p->doorbell);
 }
 
 /* Sends one control message to every consumer, then its marker.  A
@@ -573,6 +582,7 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
   uint64_t deadline;
   struct zc_gen *gen;
   int delivered = 0, ret = 0;
+  bool ring = false;
 
   if (p == NULL || frame == NULL || frame->priv == NULL)
     return -EINVAL;
@@ -614,12 +624,15 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
     /* The reference goes first: the consumer may release the block the
      * moment the descriptor is visible. */
     zc_pool_add_holders (gen->pool, ZC_PRODUCER_SLOT, frame->desc.block, bit);
-    while ((r = zc_queue_push (q, &frame->desc, p->consumers[slot].doorbell))
-        == -EAGAIN) {
+    while ((r = zc_queue_push (q, &frame->desc, -1)) == -EAGAIN) {
       if (p->cfg.policy == ZC_POLICY_DROP) {
         atomic_fetch_add_explicit (&q->dropped, 1, memory_order_relaxed);
         break;
       }
+      /* Those served so far should not wait with us. */
+      if (ring)
+        zc_queue_ring (p->doorbell);
+      ring = false;
       r = wait_for_room (p, slot, q, deadline);
       if (r == 0 && gen != p->gen)
         r = -ESTALE;            /* resized meanwhile: see above */
@@ -628,6 +641,8 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
     }
     p->consumers[slot].waiting_since_ns = 0;
     if (r == 0) {
+      /* One ring for every sleeper, after the loop (see doorbell). */
+      ring |= zc_queue_take_sleeper (q);
       delivered++;
       continue;
     }
@@ -639,6 +654,8 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
       ret = r;
   }
   pthread_mutex_unlock (&p->lock);
+  if (ring)
+    zc_queue_ring (p->doorbell);
 
   /* Our own reference last: with no consumer the block is free again.
    * Kept, it is a read reference until zc_producer_release(). */

@@ -263,8 +263,8 @@ space_made (struct zc_queue *q)
     wake_space (q);
 }
 
-static void
-ring_doorbell (int fd)
+void
+zc_queue_ring (int fd)
 {
   uint64_t one = 1;
   ssize_t r;
@@ -312,15 +312,23 @@ zc_queue_push (struct zc_queue *q, const struct zc_desc *desc,
   if (!(desc->flags & ZC_DESC_FLAG_NO_BLOCK))
     atomic_fetch_add_explicit (&q->delivered, 1, memory_order_relaxed);
 
-  /* Taking the flag down makes this the one ring of the reader's sleep:
-   * a burst pushed before it wakes costs one system call, not one each.
-   * The plain load first keeps the line shared while the reader is awake. */
-  if (doorbell_fd >= 0
+  if (doorbell_fd >= 0 && zc_queue_take_sleeper (q))
+    zc_queue_ring (doorbell_fd);
+  return 0;
+}
+
+bool
+zc_queue_take_sleeper (struct zc_queue *q)
+{
+  /* seq_cst: the second half of the producer's side of the doorbell pair
+   * (after its seq_cst store of @head in push).  Taking the flag down makes
+   * this the one ring of the reader's sleep: a burst pushed before it wakes
+   * costs one system call, not one each.  The plain load first keeps the
+   * line shared while the reader is awake. */
+  return q != NULL
       && atomic_load_explicit (&q->reader_sleeping, memory_order_seq_cst)
       && atomic_exchange_explicit (&q->reader_sleeping, 0,
-          memory_order_seq_cst))
-    ring_doorbell (doorbell_fd);
-  return 0;
+      memory_order_seq_cst);
 }
 
 int

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -123,7 +124,8 @@ zc_wire_recv (int sock, int timeout_ms, void *buf, size_t size,
   ssize_t n;
   int ret;
 
-  fds[0] = fds[1] = -1;
+  for (unsigned i = 0; i < ZC_WIRE_MAX_FDS; i++)
+    fds[i] = -1;
   *n_fds = 0;
   if (size < ZC_WIRE_MAX_SIZE)
     return -EINVAL;
@@ -171,4 +173,18 @@ zc_wire_recv (int sock, int timeout_ms, void *buf, size_t size,
     return ret;
   }
   return (int) n;
+}
+
+bool
+zc_wire_is_eventfd (int fd)
+{
+  char link[64], target[64];
+  ssize_t n;
+
+  snprintf (link, sizeof (link), "/proc/self/fd/%d", fd);
+  n = readlink (link, target, sizeof (target) - 1);
+  if (n <= 0)
+    return false;
+  target[n] = '\0';
+  return strcmp (target, "anon_inode:[eventfd]") == 0;
 }

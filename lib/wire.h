@@ -9,9 +9,9 @@
  *
  *   consumer                               producer
  *   HELLO (version, name, max_held)  -->    SO_PEERCRED check, name check
- *     + doorbell eventfd
  *                                   <--    WELCOME (slot, generation, limit,
- *                                            heartbeat timeout) + meta/data fds
+ *                                            heartbeat timeout) + meta/data
+ *                                            fds + the channel's doorbell
  *                                   <--    FORMAT, STICKY...   (ctl_seq n)
  *                                   <--    REFUSE (code, reason) instead
  *   ...frames travel in shared memory (queue.h)...
@@ -27,16 +27,18 @@
 #ifndef ZC_WIRE_H
 #define ZC_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define ZC_WIRE_MAGIC UINT32_C (0x4c4e435a)     /* "ZCNL" */
-/* Bumped for every incompatible change of anything in this file. */
-#define ZC_WIRE_VERSION 1u
+/* Bumped for every incompatible change of anything in this file.
+ * 2: the doorbell is the producer's, one per channel, sent in WELCOME. */
+#define ZC_WIRE_VERSION 2u
 /* Largest datagram either side accepts. */
 #define ZC_WIRE_MAX_SIZE 65536u
 /* Most descriptors in one message. */
-#define ZC_WIRE_MAX_FDS 2u
+#define ZC_WIRE_MAX_FDS 3u
 
 enum zc_wire_type
 {
@@ -59,7 +61,7 @@ struct zc_wire_header
 };
 _Static_assert (sizeof (struct zc_wire_header) == 16, "wire ABI");
 
-/* Consumer -> producer, with 1 fd: the consumer's doorbell eventfd. */
+/* Consumer -> producer, no fd. */
 struct zc_wire_hello
 {
   struct zc_wire_header h;
@@ -69,7 +71,9 @@ struct zc_wire_hello
 };
 _Static_assert (sizeof (struct zc_wire_hello) == 24, "wire ABI");
 
-/* Producer -> consumer, with 2 fds (meta, data): you are in. */
+/* Producer -> consumer, with 3 fds (meta, data, doorbell): you are in.
+ * The doorbell is an eventfd the producer writes when a consumer that
+ * announced sleep has something new (queue.h); consumers only watch it. */
 struct zc_wire_welcome
 {
   struct zc_wire_header h;
@@ -129,5 +133,9 @@ int zc_wire_recv (int sock, int timeout_ms, void *buf, size_t size,
 
 /* Closes the descriptors zc_wire_recv() returned and resets them to -1. */
 void zc_wire_close_fds (int fds[ZC_WIRE_MAX_FDS], unsigned *n_fds);
+
+/* Whether @fd is an eventfd (what a doorbell must be: a pipe or a socket
+ * in its place could be kept readable, or block the side that writes). */
+bool zc_wire_is_eventfd (int fd);
 
 #endif /* ZC_WIRE_H */

@@ -21,12 +21,14 @@
  * so a revoked frame is never also delivered.  That is how the `drop`
  * policy stays writer-first even when every block sits in slow queues.
  *
- * Doorbell: the consumer's eventfd, which a poll loop can wait on together
- * with a cancel fd (GstBaseSrc unlock) and the control socket.  The
+ * Doorbell: an eventfd, which a poll loop can wait on together with a
+ * cancel fd (GstBaseSrc unlock) and the control socket.  The channel has
+ * one for all its consumers, watched edge-triggered and never read, so one
+ * write after a frame has gone to every queue wakes every sleeper.  The
  * consumer announces sleep in @reader_sleeping and re-checks @head; the
  * producer stores @head and then looks at @reader_sleeping.  Both sides use
  * seq_cst for this pair (Dekker), so one of them always sees the other:
- * the bell is rung only when the reader really may sleep, never per frame,
+ * the bell is rung only when a reader really may sleep, never per frame,
  * and at most once per sleep: the producer that rings takes the flag down.
  *
  * Every field here can be written by any participant.  The queue code
@@ -203,7 +205,9 @@ uint64_t zc_queue_outstanding (const struct zc_queue *q);
  * zc_queue_push:
  * @q: a queue
  * @desc: the descriptor to queue
- * @doorbell_fd: the consumer's eventfd, rung if it sleeps; -1 for none
+ * @doorbell_fd: the eventfd the consumer sleeps on, rung if it sleeps; -1
+ *   to leave that to the caller (zc_queue_take_sleeper(), zc_queue_ring():
+ *   one ring for many queues)
  *
  * Producer only.  Counts the entry in @delivered; @dropped is left to the
  * caller, whose policy decides what a refused push means.
@@ -214,6 +218,28 @@ uint64_t zc_queue_outstanding (const struct zc_queue *q);
  */
 int zc_queue_push (struct zc_queue *q, const struct zc_desc *desc,
     int doorbell_fd);
+
+/**
+ * zc_queue_take_sleeper:
+ * @q: a queue
+ *
+ * Producer, after zc_queue_push() with no doorbell: whether the consumer
+ * announced sleep and nobody has rung for it yet.  Takes the announcement
+ * down, so the caller must ring (once for any number of queues whose
+ * consumers watch the same doorbell).
+ *
+ * Returns: true if the consumer sleeps and needs a ring.
+ */
+bool zc_queue_take_sleeper (struct zc_queue *q);
+
+/**
+ * zc_queue_ring:
+ * @doorbell_fd: an eventfd
+ *
+ * Rings a doorbell: adds 1 to the eventfd.  A full counter (the reader
+ * never drains it) is left as it is: it is readable anyway.
+ */
+void zc_queue_ring (int doorbell_fd);
 
 /**
  * zc_queue_revoke:
@@ -268,10 +294,10 @@ bool zc_queue_prepare_sleep (struct zc_queue *q);
 /**
  * zc_queue_finish_sleep:
  * @q: a queue
- * @doorbell_fd: the consumer's eventfd, drained (non-blocking read), or -1
- *   when the wait saw it silent (saves the read: the producer rings at most
- *   once per sleep, and a ring that raced a wake-up only makes the next
- *   wait return at once)
+ * @doorbell_fd: the eventfd to drain (non-blocking read), or -1: a
+ *   doorbell watched edge-triggered (as libzc's consumer does) needs no
+ *   read, and neither does a level-triggered one that the wait saw silent
+ *   (a ring that raced a wake-up only makes the next wait return at once)
  *
  * Consumer, after the wait.
  */

@@ -398,16 +398,14 @@ test_unknown_protocol_version_is_refused_with_eversion (void)
 {
   const uint16_t versions[] = { 0, ZC_WIRE_VERSION + 1, UINT16_MAX };
   zc_producer_t *p = start ("version");
-  int efd = eventfd (0, EFD_CLOEXEC);
 
   for (unsigned i = 0; i < N_ELEMENTS (versions); i++) {
     size_t n = make_hello (channel, (uint32_t) strlen (channel));
 
+    /* Otherwise a perfect HELLO. */
     msg.hello.h.version = versions[i];
-    /* With the doorbell it would otherwise be a perfect HELLO. */
-    hostile (p, msg.bytes, n, &efd, 1, ZC_EVERSION);
+    hostile (p, msg.bytes, n, NULL, 0, ZC_EVERSION);
   }
-  close (efd);
   check_serves_a_frame (p, channel);
   finish (p);
 }
@@ -463,23 +461,24 @@ test_malformed_hello_is_refused (void)
       k < sizeof (struct zc_wire_hello); k++) {
     make_hello (channel, len);
     msg.hello.h.length = (uint32_t) k;
-    hostile (p, msg.bytes, k, efd, 1, PROTO_ERROR);
+    hostile (p, msg.bytes, k, NULL, 0, PROTO_ERROR);
   }
   /* name_len above 255, the datagram long enough for it; too long for
    * the datagram; too short. */
   memset (long_name, 'a', sizeof (long_name) - 1);
   long_name[sizeof (long_name) - 1] = '\0';
   n = make_hello (long_name, ZC_CHANNEL_NAME_MAX + 1);
-  hostile (p, msg.bytes, n, efd, 1, PROTO_ERROR);
+  hostile (p, msg.bytes, n, NULL, 0, PROTO_ERROR);
   const uint32_t name_lens[] = { UINT32_MAX, len + 1, len - 1 };
   for (unsigned i = 0; i < N_ELEMENTS (name_lens); i++) {
     n = make_hello (channel, name_lens[i]);
-    hostile (p, msg.bytes, n, efd, 1, PROTO_ERROR);
+    hostile (p, msg.bytes, n, NULL, 0, PROTO_ERROR);
   }
-  /* The doorbell: exactly one eventfd, nothing else.  20 descriptors
-   * are more than the producer's control buffer takes (MSG_CTRUNC). */
+  /* No descriptor of any kind: the doorbell is the producer's.  20
+   * descriptors are more than the producer's control buffer takes
+   * (MSG_CTRUNC); every one is closed all the same. */
   n = make_hello (channel, len);
-  hostile (p, msg.bytes, n, NULL, 0, PROTO_ERROR);
+  hostile (p, msg.bytes, n, efd, 1, PROTO_ERROR);
   hostile (p, msg.bytes, n, efd, 2, PROTO_ERROR);
   hostile (p, msg.bytes, n, efd, 3, PROTO_ERROR);
   hostile (p, msg.bytes, n, efd, N_ELEMENTS (efd), PROTO_ERROR);
@@ -502,7 +501,6 @@ test_hello_for_another_channel_is_refused_with_enamemismatch (void)
   zc_producer_t *p = start ("name");
   char other[80];
   const char *names[] = { "other", channel, channel + 1 };
-  int efd = eventfd (0, EFD_CLOEXEC);
   size_t n;
 
   /* Another name, ours with a byte more, less, or one byte changed. */
@@ -511,20 +509,19 @@ test_hello_for_another_channel_is_refused_with_enamemismatch (void)
         i == 1 ? "x" : "");
     other[0] ^= i == 3;
     n = make_hello (other, (uint32_t) strlen (other));
-    hostile (p, msg.bytes, n, &efd, 1, ZC_ENAMEMISMATCH);
+    hostile (p, msg.bytes, n, NULL, 0, ZC_ENAMEMISMATCH);
   }
   /* Our name and a NUL after it. */
   n = make_hello (channel, (uint32_t) strlen (channel) + 1) + 1;
   msg.hello.h.length = (uint32_t) n;
-  hostile (p, msg.bytes, n, &efd, 1, ZC_ENAMEMISMATCH);
-  close (efd);
+  hostile (p, msg.bytes, n, NULL, 0, ZC_ENAMEMISMATCH);
   check_serves_a_frame (p, channel);
   finish (p);
 }
 
 /* A raw client that says HELLO right and takes its WELCOME and FORMAT. */
 static int
-raw_attach (zc_producer_t * p, int efd)
+raw_attach (zc_producer_t * p)
 {
   static uint8_t buf[ZC_WIRE_MAX_SIZE];
   const uint16_t types[] = { ZC_WIRE_WELCOME, ZC_WIRE_FORMAT };
@@ -532,7 +529,7 @@ raw_attach (zc_producer_t * p, int efd)
   unsigned n_fds;
 
   ZC_CHECK_OK (send_raw (sock, msg.bytes, make_hello (channel,
-              (uint32_t) strlen (channel)), &efd, 1));
+              (uint32_t) strlen (channel)), NULL, 0));
   for (unsigned i = 0; i < N_ELEMENTS (types); i++) {
     struct zc_wire_header h;
     int n = zc_wire_recv (sock, DEADLINE_S * 1000, buf, sizeof (buf), fds,
@@ -541,7 +538,8 @@ raw_attach (zc_producer_t * p, int efd)
     ZC_CHECK (n >= (int) sizeof (h));
     memcpy (&h, buf, sizeof (h));
     ZC_CHECK_EQ (h.type, types[i]);
-    ZC_CHECK_EQ (n_fds, i == 0 ? 2 : 0);
+    /* WELCOME: the region's two files and the channel's doorbell. */
+    ZC_CHECK_EQ (n_fds, i == 0 ? 3 : 0);
     zc_wire_close_fds (fds, &n_fds);
   }
   wait_n_consumers (p, 1);
@@ -552,14 +550,14 @@ static void
 test_consumer_that_talks_after_welcome_is_dropped (void)
 {
   zc_producer_t *p = start ("talker");
-  int efd = eventfd (0, EFD_CLOEXEC), before = count_fds (), sock;
+  int before = count_fds (), sock;
   size_t n = make_hello (channel, (uint32_t) strlen (channel));
 
   /* Another HELLO, or a single stray byte: consumers say nothing after
    * HELLO. */
   for (int i = 0; i < 2; i++) {
-    sock = raw_attach (p, efd);
-    ZC_CHECK_OK (i == 0 ? send_raw (sock, msg.bytes, n, &efd, 1)
+    sock = raw_attach (p);
+    ZC_CHECK_OK (i == 0 ? send_raw (sock, msg.bytes, n, NULL, 0)
         : send_raw (sock, "x", 1, NULL, 0));
     ZC_CHECK_EQ (await_close (sock), -EPROTO);
     close (sock);
@@ -569,7 +567,7 @@ test_consumer_that_talks_after_welcome_is_dropped (void)
    * are read in the order they came: once a later one is closed, the
    * producer has refused or admitted the first, and must then drop it. */
   sock = raw_connect (p);
-  ZC_CHECK_OK (send_raw (sock, msg.bytes, n, &efd, 1));
+  ZC_CHECK_OK (send_raw (sock, msg.bytes, n, NULL, 0));
   close (sock);
   sock = raw_connect (p);
   ZC_CHECK_OK (send_raw (sock, "x", 1, NULL, 0));
@@ -577,9 +575,62 @@ test_consumer_that_talks_after_welcome_is_dropped (void)
   close (sock);
   wait_n_consumers (p, 0);
   check_fds_back_to (before);
-  close (efd);
   check_serves_a_frame (p, channel);
   finish (p);
+}
+
+/* Whether @fd polls readable within @timeout_ms. */
+static bool
+readable (int fd, int timeout_ms)
+{
+  struct pollfd pfd = { fd, POLLIN, 0 };
+
+  return poll (&pfd, 1, timeout_ms) == 1 && (pfd.revents & POLLIN);
+}
+
+/* Two applications' poll loops on zc_consumer_fd(): one publish wakes
+ * both (they share the channel's doorbell: one ring for every sleeper),
+ * a spent ring no longer wakes, and the producer's goodbye does. */
+static void
+test_poll_loop_on_consumer_fd_wakes_for_frames_and_goodbye (void)
+{
+  zc_producer_t *p = start ("pollfd");
+  zc_consumer_t *c[2];
+  zc_event_t ev;
+
+  for (int i = 0; i < 2; i++) {
+    c[i] = make_consumer (channel, NULL);
+    ZC_CHECK_EQ (zc_consumer_receive (c[i], &ev, 0), ZC_EVENT_CONNECTED);
+  }
+  for (uint64_t n = 1; n <= 3; n++) {
+    /* Nothing there: the call arms the descriptor, which stays quiet. */
+    for (int i = 0; i < 2; i++) {
+      ZC_CHECK_EQ (zc_consumer_receive (c[i], &ev, 0), -EAGAIN);
+      ZC_CHECK (!readable (zc_consumer_fd (c[i]), 0));
+    }
+    publish_one (p, 2, n);
+    for (int i = 0; i < 2; i++) {
+      uint64_t got;
+
+      ZC_CHECK (readable (zc_consumer_fd (c[i]), DEADLINE_S * 1000));
+      ZC_CHECK_EQ (zc_consumer_receive (c[i], &ev, 0), ZC_EVENT_FRAME);
+      ZC_CHECK (frame_pattern_check (ev.frame.data, FRAME_SIZE, &got));
+      ZC_CHECK_EQ (got, n);
+      ZC_CHECK_OK (zc_consumer_release (c[i], &ev.frame));
+    }
+  }
+  /* The last ring is spent by the -EAGAIN that re-arms. */
+  for (int i = 0; i < 2; i++) {
+    ZC_CHECK_EQ (zc_consumer_receive (c[i], &ev, 0), -EAGAIN);
+    ZC_CHECK (!readable (zc_consumer_fd (c[i]), 0));
+  }
+  finish (p);
+  for (int i = 0; i < 2; i++) {
+    ZC_CHECK (readable (zc_consumer_fd (c[i]), DEADLINE_S * 1000));
+    ZC_CHECK_EQ (zc_consumer_receive (c[i], &ev, 0), ZC_EVENT_DISCONNECTED);
+    ZC_CHECK_EQ (ev.code, 0);
+    zc_consumer_free (c[i]);
+  }
 }
 
 static void
@@ -899,6 +950,7 @@ main (int argc, char **argv)
     ZC_TEST (test_malformed_hello_is_refused),
     ZC_TEST (test_hello_for_another_channel_is_refused_with_enamemismatch),
     ZC_TEST (test_consumer_that_talks_after_welcome_is_dropped),
+    ZC_TEST (test_poll_loop_on_consumer_fd_wakes_for_frames_and_goodbye),
     ZC_TEST (test_silent_client_times_out_without_delaying_a_real_consumer),
     ZC_TEST (test_forty_silent_clients_do_not_lock_out_a_real_consumer),
     ZC_TEST (test_other_user_is_refused_unless_permitted),
