@@ -14,6 +14,8 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #include <zc/zc.h>
 
@@ -633,6 +635,80 @@ test_poll_loop_on_consumer_fd_wakes_for_frames_and_goodbye (void)
   }
 }
 
+/* A fake producer at @path (forked): takes one HELLO and answers with a
+ * WELCOME carrying @n_fds descriptors, the last of them @bell (-1: all
+ * eventfds); then waits for the consumer to hang up. */
+static pid_t
+fake_producer (const char *path, unsigned n_fds, int bell)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int lsock = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  pid_t pid;
+
+  ZC_CHECK (lsock >= 0 && strlen (path) < sizeof (addr.sun_path));
+  memcpy (addr.sun_path, path, strlen (path) + 1);
+  ZC_CHECK (bind (lsock, (struct sockaddr *) &addr, sizeof (addr)) == 0);
+  ZC_CHECK (listen (lsock, 1) == 0);
+  pid = fork ();
+  ZC_CHECK (pid >= 0);
+  if (pid == 0) {
+    static uint8_t buf[ZC_WIRE_MAX_SIZE];
+    struct zc_wire_welcome w = { 0 };
+    int fds[ZC_WIRE_MAX_FDS], got[ZC_WIRE_MAX_FDS];
+    int sock = accept (lsock, NULL, NULL);
+    unsigned n_got;
+
+    alarm (DEADLINE_S);
+    for (unsigned i = 0; i < n_fds; i++)
+      fds[i] = i + 1 == n_fds && bell >= 0 ? bell : eventfd (0, EFD_CLOEXEC);
+    if (sock < 0 || zc_wire_recv (sock, DEADLINE_S * 1000, buf, sizeof (buf),
+            got, &n_got) <= 0)
+      _exit (1);
+    w.heartbeat_timeout_ns = SECOND;
+    if (zc_wire_send (sock, ZC_WIRE_WELCOME, 0, &w, sizeof (w), fds,
+            n_fds) < 0)
+      _exit (1);
+    _exit (recv (sock, buf, 1, 0) == 0 ? 0 : 1);
+  }
+  close (lsock);
+  return pid;
+}
+
+/* The doorbell a WELCOME brings must be an eventfd, and there must be
+ * one: anything else is refused and every descriptor that came is closed
+ * (a pipe kept readable by its writer would make the consumer spin). */
+static void
+test_welcome_without_an_eventfd_doorbell_is_refused (void)
+{
+  int pipefd[2], sv[2];
+  char path[96];
+
+  setup ("welcome");
+  ZC_CHECK (pipe2 (pipefd, O_CLOEXEC) == 0);
+  ZC_CHECK (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  snprintf (path, sizeof (path), "%s/fake.sock", runtime_dir);
+  for (int i = 0; i < 4; i++) {
+    const int bells[] = { pipefd[0], sv[0], pipefd[1], -1 };
+    int before = count_fds (), status;
+    /* The last one: the two descriptors of protocol version 1. */
+    pid_t pid = fake_producer (path, i < 3 ? 3 : 2, bells[i]);
+    zc_consumer_t *c = make_consumer (NULL, path);
+    zc_event_t ev;
+
+    ZC_CHECK_EQ (zc_consumer_receive (c, &ev, DEADLINE_S * SECOND), -EPROTO);
+    zc_consumer_free (c);
+    ZC_CHECK (waitpid (pid, &status, 0) == pid);
+    ZC_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    ZC_CHECK (unlink (path) == 0);
+    check_fds_back_to (before);
+  }
+  close (pipefd[0]);
+  close (pipefd[1]);
+  close (sv[0]);
+  close (sv[1]);
+  ZC_CHECK (rmdir (runtime_dir) == 0);
+}
+
 static void
 test_silent_client_times_out_without_delaying_a_real_consumer (void)
 {
@@ -951,6 +1027,7 @@ main (int argc, char **argv)
     ZC_TEST (test_hello_for_another_channel_is_refused_with_enamemismatch),
     ZC_TEST (test_consumer_that_talks_after_welcome_is_dropped),
     ZC_TEST (test_poll_loop_on_consumer_fd_wakes_for_frames_and_goodbye),
+    ZC_TEST (test_welcome_without_an_eventfd_doorbell_is_refused),
     ZC_TEST (test_silent_client_times_out_without_delaying_a_real_consumer),
     ZC_TEST (test_forty_silent_clients_do_not_lock_out_a_real_consumer),
     ZC_TEST (test_other_user_is_refused_unless_permitted),
