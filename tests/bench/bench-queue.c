@@ -30,6 +30,10 @@
  *   {"bench":"queue","row":R,"kind":"latency","latency_ns":[...]}
  *     every one-way sample in nanoseconds, in the order measured;
  *   {"bench":"queue","row":R,"kind":"throughput","msgs_per_s":X}
+ *   {"bench":"queue","row":R,"kind":"cpu","cpu_us":X}
+ *     CPU time per wake-up of a reader that sleeps for every message:
+ *     "eventfd wake-up", the other floor, under any consumer's CPU per
+ *     frame when frames come slower than it takes them;
  *
  * The second process is a fork of the first (no exec: nothing to isolate
  * in a bench); the queues and futex words live in shared anonymous
@@ -50,6 +54,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -288,6 +293,64 @@ bench_eventfd_ping_pong (uint64_t n, uint64_t * one_way)
   close (to_a);
   close (to_b);
   print_latency ("eventfd ping-pong", one_way, n);
+}
+
+/* A reader blocked in read() on an eventfd that the parent writes every
+ * WAKE_PERIOD_NS (on its own clock, not in reply): the reader's CPU time
+ * (getrusage of the child, all of it: the sleep, the wake-up, the read)
+ * over the wake-ups it had.  The CPU floor of a sleeping consumer. */
+#define WAKE_PERIOD_NS 200000u
+
+static void
+bench_wake_cpu (uint64_t n)
+{
+  int bell = eventfd (0, EFD_CLOEXEC);
+  uint64_t next = now_ns (), wakes = 0, v = 1;
+  struct rusage ru;
+  int pipefd[2], status;
+  pid_t pid;
+  double cpu_us;
+
+  if (bell < 0 || pipe (pipefd) < 0)
+    die ("eventfd");
+  pid = fork_peer ();
+  if (pid == 0) {
+    /* Counts every ring, however many one read collects. */
+    for (uint64_t got = 0; got < n; wakes++) {
+      if (read (bell, &v, sizeof (v)) != sizeof (v))
+        _exit (1);
+      got += v;
+    }
+    if (write (pipefd[1], &wakes, sizeof (wakes)) != sizeof (wakes))
+      _exit (1);
+    _exit (0);
+  }
+  for (uint64_t i = 0; i < n; i++) {
+    struct timespec ts;
+
+    next += WAKE_PERIOD_NS;
+    ts.tv_sec = (time_t) (next / UINT64_C (1000000000));
+    ts.tv_nsec = (long) (next % UINT64_C (1000000000));
+    clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    if (write (bell, &v, sizeof (v)) != sizeof (v))
+      die ("eventfd wake-up");
+  }
+  if (read (pipefd[0], &wakes, sizeof (wakes)) != sizeof (wakes)
+      || wait4 (pid, &status, 0, &ru) != pid || !WIFEXITED (status)
+      || WEXITSTATUS (status) != 0 || wakes == 0)
+    die ("eventfd wake-up: reader failed");
+  close (bell);
+  close (pipefd[0]);
+  close (pipefd[1]);
+  cpu_us = ((double) ru.ru_utime.tv_sec + (double) ru.ru_stime.tv_sec) * 1e6
+      + (double) ru.ru_utime.tv_usec + (double) ru.ru_stime.tv_usec;
+  cpu_us /= (double) wakes;
+  if (json)
+    printf ("{\"bench\":\"queue\",\"row\":\"eventfd wake-up\","
+        "\"kind\":\"cpu\",\"cpu_us\":%.3f}\n", cpu_us);
+  else
+    printf ("%-20s %7.2f us CPU per wake-up (%" PRIu64 " wake-ups)\n",
+        "eventfd wake-up", cpu_us, wakes);
 }
 
 static void
@@ -563,6 +626,10 @@ main (int argc, char **argv)
   bench_socket_ping_pong ("socket recv", n, false, one_way);
   begin_row ();
   bench_socket_ping_pong ("socket poll+recv", n, true, one_way);
+  if (!json)
+    printf ("CPU of a reader that sleeps for every message\n");
+  begin_row ();
+  bench_wake_cpu (n);
   if (!json)
     printf ("throughput, one-way streams\n");
   begin_row ();

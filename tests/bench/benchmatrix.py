@@ -22,6 +22,10 @@ FRAMES = {
 PACED_FRAMES = {'full': 300, 'quick': 30}
 FANOUT_CONSUMERS = {'full': [1, 4, 16, 32], 'quick': [1, 4]}
 FLOOR_ROWS = ['futex ping-pong', 'eventfd ping-pong']
+# bench-queue's CPU floor: a reader's CPU per wake-up when it sleeps for
+# every message (what any consumer pays when frames come slower than it
+# takes them).
+WAKE_CPU_ROW = 'eventfd wake-up'
 CHANNEL_ROWS = ['publish->receive 30/s', 'publish->receive 1000/s',
                 'publish->receive unpaced']
 STALL_PRONE = ('shm', 'shm-copy')

@@ -12,6 +12,7 @@ results.json.  The verdicts inform; they never fail the run.
 
 import benchstats as bs
 from benchmatrix import (CHANNEL_ROWS, FANOUT_TRANSPORTS, FLOOR_ROWS,
+                         WAKE_CPU_ROW,
                          FORMATS, LATENCY_TRANSPORTS, PACED_RATE, TRANSPORTS,
                          spec_key)
 
@@ -107,6 +108,7 @@ def lines_aggregate(recs):
         a['lat_max_us'] = scale(med(max(v) for v in lats), 1e-3)
         rates = [g.get('msgs_per_s', g.get('frames_per_s')) for g in got]
         a['per_s'] = med(rates)
+        a['cpu_us'] = med(g.get('cpu_us') for g in got)
         out[key] = a
     return out
 
@@ -266,7 +268,8 @@ def build_tables(ctx, agg, libzc):
     rows, dicts = [], []
     keys = list(libzc)
     for want in [('channel', r, 'latency') for r in CHANNEL_ROWS] + \
-            [('queue', r, 'latency') for r in FLOOR_ROWS]:
+            [('queue', r, 'latency') for r in FLOOR_ROWS] + \
+            [('queue', WAKE_CPU_ROW, 'cpu')]:
         if want not in libzc:
             keys.append(want)
     for key in keys:
@@ -282,14 +285,16 @@ def build_tables(ctx, agg, libzc):
                      fmt(a.get('lat_median_us'), '%.2f'),
                      fmt(a.get('lat_p99_us'), '%.2f'),
                      fmt(a.get('lat_max_us'), '%.2f'),
-                     fmt(a.get('per_s'), '%.0f'), fmt(x, '%.2f')])
+                     fmt(a.get('per_s'), '%.0f'), fmt(x, '%.2f'),
+                     fmt(a.get('cpu_us'), '%.2f')])
         dicts.append(dict(group='libzc', **a, over_floor=x,
                           floor_row=floor[1]))
     groups.append(('libzc: publish -> receive (bench-channel) and the '
                    'ping-pong floors between two processes (bench-queue); '
-                   'us, one-way; floor = %s' % floor[1],
+                   'us, one-way; floor = %s; cpu = CPU us per wake-up of a '
+                   'reader that sleeps for each message' % floor[1],
                    ['bench', 'row', 'status', 'median', 'p99', 'max',
-                    'per s', 'x floor'], rows, dicts))
+                    'per s', 'x floor', 'cpu'], rows, dicts))
 
     # fan-out
     rows, dicts = [], []

@@ -99,7 +99,8 @@ section('libzc', [('channel', 'publish->receive 30/s'),
                   ('channel', 'publish->receive 1000/s'),
                   ('channel', 'publish->receive unpaced'),
                   ('queue', 'futex ping-pong'),
-                  ('queue', 'eventfd ping-pong')], 2)
+                  ('queue', 'eventfd ping-pong'),
+                  ('queue', 'eventfd wake-up')], 2)
 section('fan-out', [(t, k) for t in ('zc', 'shm') for k in ('1', '4')], 2,
         need=('prod us', 'cons median'))
 section('memory', matrix, 2)
