@@ -11,6 +11,7 @@
  * block policy, re-checking the consumer afterwards.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -581,8 +582,8 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
 {
   uint64_t deadline;
   struct zc_gen *gen;
-  int delivered = 0, ret = 0;
-  bool ring = false;
+  int delivered = 0, ret = 0, cpu = -2;
+  bool ring = false, yield = false;
 
   if (p == NULL || frame == NULL || frame->priv == NULL)
     return -EINVAL;
@@ -642,7 +643,12 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
     p->consumers[slot].waiting_since_ns = 0;
     if (r == 0) {
       /* One ring for every sleeper, after the loop (see doorbell). */
-      ring |= zc_queue_take_sleeper (q);
+      if (zc_queue_take_sleeper (q)) {
+        ring = true;
+        if (cpu == -2)
+          cpu = sched_getcpu ();
+        yield |= zc_queue_sleeps_on_cpu (q, cpu);
+      }
       delivered++;
       continue;
     }
@@ -656,6 +662,10 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
   pthread_mutex_unlock (&p->lock);
   if (ring)
     zc_queue_ring (p->doorbell);
+  /* A reader woken on our CPU would wait for us (zc_queue_sleeps_on_cpu):
+   * let it have the CPU now, not after our next frame. */
+  if (yield)
+    sched_yield ();
 
   /* Our own reference last: with no consumer the block is free again.
    * Kept, it is a read reference until zc_producer_release(). */

@@ -39,6 +39,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -445,12 +446,23 @@ zc_queue_note_release (struct zc_queue *q)
 }
 
 bool
+zc_queue_sleeps_on_cpu (const struct zc_queue *q, int cpu)
+{
+  return q != NULL && cpu >= 0 && atomic_load_explicit (&q->reader_cpu,
+      memory_order_relaxed) == (uint32_t) cpu + 1;
+}
+
+bool
 zc_queue_prepare_sleep (struct zc_queue *q)
 {
   uint64_t head, tail;
+  int cpu = sched_getcpu ();
 
   if (q == NULL)
     return false;
+  /* Relaxed: a hint, read by a producer that saw us asleep. */
+  atomic_store_explicit (&q->reader_cpu, cpu >= 0 ? (uint32_t) cpu + 1 : 0,
+      memory_order_relaxed);
   /* seq_cst, with the load of @head below: the consumer's half of the
    * doorbell pair (see the store of @head in push). */
   atomic_store_explicit (&q->reader_sleeping, 1, memory_order_seq_cst);

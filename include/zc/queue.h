@@ -125,7 +125,11 @@ struct zc_queue
   /* Futex word the producer sleeps on while it waits for space: bumped by
    * the consumer on a release that sees @writer_waiting. */
   _Atomic uint32_t space_seq;
-  uint64_t reserved2[4];
+  /* The CPU the consumer was on when it last announced sleep, plus one
+   * (0: unknown).  A hint (relaxed), see zc_queue_sleeps_on_cpu(). */
+  _Atomic uint32_t reader_cpu;
+  uint32_t reserved3;
+  uint64_t reserved2[3];
   struct zc_desc ring[ZC_QUEUE_DEPTH];
 };
 _Static_assert (sizeof (struct zc_queue) == 128 + 256 * ZC_QUEUE_DEPTH,
@@ -231,6 +235,24 @@ int zc_queue_push (struct zc_queue *q, const struct zc_desc *desc,
  * Returns: true if the consumer sleeps and needs a ring.
  */
 bool zc_queue_take_sleeper (struct zc_queue *q);
+
+/**
+ * zc_queue_sleeps_on_cpu:
+ * @q: a queue
+ * @cpu: a CPU number (sched_getcpu())
+ *
+ * Producer, after zc_queue_take_sleeper() said true: whether the consumer
+ * went to sleep on @cpu.  The scheduler tends to wake a reader where it
+ * slept, and where that is the ringing producer's CPU (machines whose
+ * CPUs share no cache level the kernel knows of: many VMs), the reader
+ * waits for the producer to block or be preempted, tens of microseconds
+ * or the producer's whole next frame.  A producer that sees this yields
+ * after it rings.  A hint the consumer writes: a wrong one costs a
+ * needless yield, nothing else.
+ *
+ * Returns: true if the consumer said it sleeps on @cpu.
+ */
+bool zc_queue_sleeps_on_cpu (const struct zc_queue *q, int cpu);
 
 /**
  * zc_queue_ring:

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -334,6 +335,35 @@ test_doorbell_rings_once_per_sleep (void)
   ZC_CHECK (!zc_queue_prepare_sleep (s.q));
   ZC_CHECK_OK (push_seq (s.q, 3, bell));
   ZC_CHECK_EQ (doorbell_count (bell), 1);
+}
+
+/* The reader says on which CPU it sleeps, so that a producer ringing from
+ * that CPU knows to yield; anything else it claims means no. */
+static void
+test_reader_tells_the_cpu_it_sleeps_on (void)
+{
+  shared_queues s = shared_queues_new (1, DEPTH);
+  cpu_set_t saved, one;
+  int cpu;
+
+  /* Pinned, so that the CPU we ask about is the one prepare_sleep saw. */
+  ZC_CHECK (sched_getaffinity (0, sizeof (saved), &saved) == 0);
+  cpu = sched_getcpu ();
+  ZC_CHECK (cpu >= 0);
+  CPU_ZERO (&one);
+  CPU_SET (cpu, &one);
+  ZC_CHECK (sched_setaffinity (0, sizeof (one), &one) == 0);
+  ZC_CHECK (!zc_queue_sleeps_on_cpu (s.q, cpu));        /* never slept */
+  ZC_CHECK (!zc_queue_prepare_sleep (s.q));
+  ZC_CHECK (zc_queue_sleeps_on_cpu (s.q, cpu));
+  ZC_CHECK (!zc_queue_sleeps_on_cpu (s.q, cpu + 1));
+  ZC_CHECK (!zc_queue_sleeps_on_cpu (s.q, -1));
+  ZC_CHECK (!zc_queue_sleeps_on_cpu (NULL, cpu));
+  /* A hostile value matches no CPU a producer can be on. */
+  atomic_store (&s.q->reader_cpu, UINT32_MAX);
+  ZC_CHECK (!zc_queue_sleeps_on_cpu (s.q, cpu));
+  ZC_CHECK (!zc_queue_sleeps_on_cpu (s.q, INT32_MAX));
+  ZC_CHECK (sched_setaffinity (0, sizeof (saved), &saved) == 0);
 }
 
 static void
@@ -866,6 +896,7 @@ main (int argc, char **argv)
     ZC_TEST (test_doorbell_is_silent_while_the_reader_is_awake),
     ZC_TEST (test_doorbell_rings_once_the_reader_prepared_to_sleep),
     ZC_TEST (test_doorbell_rings_once_per_sleep),
+    ZC_TEST (test_reader_tells_the_cpu_it_sleeps_on),
     ZC_TEST (test_wait_space_ends_when_the_queue_is_freed),
     ZC_TEST (test_hostile_positions_are_bounded),
     ZC_TEST (test_hostile_limits_and_counters_are_clamped),
