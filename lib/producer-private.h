@@ -92,6 +92,7 @@ struct zc_producer
   struct zc_sticky sticky[ZC_STICKY_MAX];
   unsigned n_sticky;
   uint64_t sequence;            /* last frame id (publishing thread only) */
+  uint64_t last_publish_ns;     /* when the last frame went (same) */
   _Atomic uint32_t scale_wanted;        /* blocks a consumer asked for */
 };
 

@@ -577,10 +577,13 @@ zc_producer_release (zc_producer_t * p, zc_frame_t * frame)
   zc_producer_discard (p, frame);
 }
 
+/* Frames at most 1000/s: see the yield in publish(). */
+#define YIELD_GAP_NS UINT64_C (1000000)
+
 static int
 publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
 {
-  uint64_t deadline;
+  uint64_t deadline, now, gap;
   struct zc_gen *gen;
   int delivered = 0, ret = 0, cpu = -2;
   bool ring = false, yield = false;
@@ -600,7 +603,10 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
   frame->desc.sequence = ++p->sequence;
   /* Header, trailer check (L0) and CRC (L2); readers are added one by one
    * below, each just before its descriptor. */
-  ret = zc_guard_publish (&frame->guard, frame->desc.size, zc_now_ns (), 0,
+  now = zc_now_ns ();
+  gap = now - p->last_publish_ns;
+  p->last_publish_ns = now;
+  ret = zc_guard_publish (&frame->guard, frame->desc.size, now, 0,
       NULL);
   if (ret < 0) {
     /* The guard let go of the block (overrun: the pool tripped). */
@@ -645,9 +651,9 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
       /* One ring for every sleeper, after the loop (see doorbell). */
       if (zc_queue_take_sleeper (q)) {
         ring = true;
-        if (cpu == -2)
+        if (gap >= YIELD_GAP_NS && cpu == -2)
           cpu = sched_getcpu ();
-        yield |= zc_queue_sleeps_on_cpu (q, cpu);
+        yield |= gap >= YIELD_GAP_NS && zc_queue_sleeps_on_cpu (q, cpu);
       }
       delivered++;
       continue;
@@ -663,7 +669,9 @@ publish (zc_producer_t * p, zc_frame_t * frame, int64_t timeout_ns, bool keep)
   if (ring)
     zc_queue_ring (p->doorbell);
   /* A reader woken on our CPU would wait for us (zc_queue_sleeps_on_cpu):
-   * let it have the CPU now, not after our next frame. */
+   * let it have the CPU now, not after our next frame.  Only for frames a
+   * while apart: a quick stream has us block or be preempted soon, and a
+   * yield per frame there costs more than the wait it saves. */
   if (yield)
     sched_yield ();
 
