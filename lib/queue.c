@@ -16,8 +16,9 @@
  *     gives back in @released; the producer sleeps on a futex while the
  *     consumer is at its limit (zc_queue_wait_space) and the consumer
  *     wakes it only when it knows the producer sleeps;
- *   - the consumer sleeps on its eventfd when the ring is empty, and the
- *     producer rings it only when the consumer said it sleeps.
+ *   - the consumer sleeps on a doorbell (an eventfd, the channel's) when
+ *     the ring is empty, and the producer rings it only when the consumer
+ *     said it sleeps.
  *
  * Concurrency: one producer thread and one consumer thread per queue, in
  * any processes.  zc_queue_outstanding() and zc_queue_wake_writer() may be
