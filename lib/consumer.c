@@ -639,38 +639,33 @@ open_frame (zc_consumer_t * c, const struct zc_desc *d, zc_frame_t * frame)
   return true;
 }
 
-#define WOKE_DOORBELL 1
-#define WOKE_SOCKET 2
-
 /* Sleeps until the doorbell rings, a cancel, or (@watch_sock) the control
  * socket has something, at most @timeout_ms (0: only collects what is
- * pending, which also spends the doorbell's edge).  Returns WOKE_* bits.
- * The kernel keeps an epoll set's watches armed between waits, where
- * poll() would set up and tear down three of them on every frame.
- * Without the socket (a control message whose marker is still on its
- * way, readable all along), the quiet set. */
-static int
+ * pending, which also spends the doorbell's edge: nothing to read after).
+ * Returns whether the socket has something.  The kernel keeps an epoll
+ * set's watches armed between waits, where poll() would set up and tear
+ * down three of them on every frame.  Without the socket (a control
+ * message whose marker is still on its way, readable all along), the
+ * quiet set. */
+static bool
 wait_events (zc_consumer_t * c, bool watch_sock, int timeout_ms)
 {
   struct epoll_event evs[3];
-  int woke = 0, n;
+  bool socket = false;
+  int n;
 
   n = epoll_wait (watch_sock ? c->epoll_fd : c->quiet_fd, evs, 3,
       timeout_ms);
-  for (int i = 0; i < n; i++) {
-    if (evs[i].data.fd == c->doorbell)
-      woke |= WOKE_DOORBELL;
-    else if (evs[i].data.fd == c->sock)
-      woke |= WOKE_SOCKET;
-  }
-  return woke;
+  for (int i = 0; i < n; i++)
+    socket |= evs[i].data.fd == c->sock;
+  return socket;
 }
 
 int
 zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
 {
   uint64_t deadline;
-  bool watch_sock = true, socket_seen = false;
+  bool watch_sock = true, socket_seen = false, socket_readable;
 
   if (c == NULL || ev == NULL)
     return -EINVAL;
@@ -745,8 +740,7 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
      * now, or by the socket: collected before arming, so that only a later
      * ring wakes it.  The socket is looked at once per call (a control
      * message may wait for its marker; a hang-up ends the loop above). */
-    if (timeout_ns == 0 && (wait_events (c, true, 0) & WOKE_SOCKET)
-        && !socket_seen) {
+    if (timeout_ns == 0 && wait_events (c, true, 0) && !socket_seen) {
       socket_seen = true;
       if (!check_socket (c))
         continue;
@@ -768,13 +762,12 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
       wait_ns = deadline - now;
     if (!watch_sock && wait_ns > 1000000)
       wait_ns = 1000000;        /* a hang-up would go unseen meanwhile */
-    ret = wait_events (c, watch_sock, (int) ((wait_ns + 999999) / 1000000));
-    /* Nothing to drain: the doorbell is edge-triggered, the wait took the
-     * edge. */
+    socket_readable = wait_events (c, watch_sock,
+        (int) ((wait_ns + 999999) / 1000000));
     zc_queue_finish_sleep (c->gen->queue, -1);
-    watch_sock = true;
-    if (ret & WOKE_SOCKET)
-      watch_sock = check_socket (c) ? false : true;
+    /* A message already readable that waits for its marker: leave the
+     * socket out of the next wait (check_socket() says true). */
+    watch_sock = !socket_readable || !check_socket (c);
   }
 }
 
