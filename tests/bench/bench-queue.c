@@ -46,6 +46,7 @@
 #include <linux/futex.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -191,7 +192,7 @@ print_latency (const char *name, uint64_t * one_way, uint64_t n)
     return;
   }
   qsort (one_way, n, sizeof (uint64_t), bench_cmp_u64);
-  printf ("%-20s median %7.2f us  p99 %7.2f us  max %8.2f us\n", name,
+  printf ("%-28s median %7.2f us  p99 %7.2f us  max %8.2f us\n", name,
       one_way[n / 2] / 1e3, one_way[n * 99 / 100] / 1e3, one_way[n - 1] / 1e3);
 }
 
@@ -351,6 +352,91 @@ bench_wake_cpu (uint64_t n)
   else
     printf ("%-20s %7.2f us CPU per wake-up (%" PRIu64 " wake-ups)\n",
         "eventfd wake-up", cpu_us, wakes);
+}
+
+/* Paced one-way wake-ups: a writer that sleeps until each tick, stamps
+ * the clock into stamps[i] and writes the eventfd; a reader blocked in
+ * read() that takes the clock as soon as it runs.  The reader sleeps for
+ * every message, as a paced channel's consumer does, so this is the floor
+ * under publish -> receive at the same pace: a ping-pong's wake-ups come
+ * back to back, with caches and CPUs still warm, and a frame every 33 ms
+ * does not.  "threads" runs the writer as a thread of the reader's
+ * process, as an in-process queue's producer is: the difference between
+ * the two is what waking a reader in another process costs at that pace. */
+typedef struct
+{
+  int bell;
+  uint64_t rate, n, start;
+  _Atomic uint64_t *stamps;
+} paced_writer;
+
+#define PACED_N_30 300
+#define PACED_N_1000 5000
+#define PACED_QUICK_DIVISOR 5
+
+static void *
+paced_write (void *data)
+{
+  paced_writer *w = data;
+  uint64_t v = 1;
+
+  for (uint64_t i = 0; i < w->n; i++) {
+    uint64_t next = w->start + i * UINT64_C (1000000000) / w->rate;
+    struct timespec ts = {
+      (time_t) (next / UINT64_C (1000000000)),
+      (long) (next % UINT64_C (1000000000))
+    };
+
+    while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0);
+    /* Release: the reader's acquire load after its read() sees the
+     * stamp (the eventfd's own lock orders them too; this says so). */
+    atomic_store_explicit (&w->stamps[i], now_ns (), memory_order_release);
+    if (write (w->bell, &v, sizeof (v)) != sizeof (v))
+      return "write";
+  }
+  return NULL;
+}
+
+static void
+bench_paced_one_way (const char *name, uint64_t rate, uint64_t n,
+    bool threads, _Atomic uint64_t * stamps, uint64_t * one_way)
+{
+  /* The reader gets 10 ms to settle into read() first. */
+  paced_writer w = { eventfd (0, EFD_CLOEXEC), rate, n,
+    now_ns () + UINT64_C (10000000), stamps
+  };
+  pthread_t thread;
+  pid_t pid = 0;
+
+  if (w.bell < 0)
+    die ("eventfd");
+  if (threads) {
+    if (pthread_create (&thread, NULL, paced_write, &w) != 0)
+      die ("pthread_create");
+  } else if ((pid = fork_peer ()) == 0) {
+    _exit (paced_write (&w) ? 1 : 0);
+  }
+  for (uint64_t got = 0; got < n;) {
+    uint64_t v, t;
+
+    if (read (w.bell, &v, sizeof (v)) != sizeof (v) || v > n - got)
+      die ("paced one-way");
+    t = now_ns ();
+    /* A reader that slept through several rings measures each of them
+     * from its own stamp. */
+    for (; v > 0; v--, got++)
+      one_way[got] = t - atomic_load_explicit (&stamps[got],
+          memory_order_acquire);
+  }
+  if (threads) {
+    void *failed;
+
+    if (pthread_join (thread, &failed) != 0 || failed)
+      die ("paced writer");
+  } else
+    reap (pid);
+  close (w.bell);
+  print_latency (name, one_way, n);
 }
 
 static void
@@ -575,6 +661,7 @@ main (int argc, char **argv)
   bool quick = false;
   zc_queues_t qs;
   futex_pair *fp;
+  _Atomic uint64_t *stamps;
   uint64_t *one_way;
   void *mem;
 
@@ -603,8 +690,11 @@ main (int argc, char **argv)
       -1, 0);
   fp = mmap (NULL, sizeof (*fp), PROT_READ | PROT_WRITE,
       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  one_way = calloc (n, sizeof (uint64_t));
-  if (mem == MAP_FAILED || fp == MAP_FAILED || one_way == NULL)
+  stamps = mmap (NULL, PACED_N_1000 * sizeof (*stamps),
+      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  one_way = calloc (n > PACED_N_1000 ? n : PACED_N_1000, sizeof (uint64_t));
+  if (mem == MAP_FAILED || fp == MAP_FAILED || stamps == MAP_FAILED
+      || one_way == NULL)
     die ("memory");
   if (zc_queues_construct (&qs, mem, size, 2) < 0)
     die ("zc_queues_construct");
@@ -626,6 +716,20 @@ main (int argc, char **argv)
   bench_socket_ping_pong ("socket recv", n, false, one_way);
   begin_row ();
   bench_socket_ping_pong ("socket poll+recv", n, true, one_way);
+  if (!json)
+    printf ("paced one-way: a reader asleep for every message\n");
+  begin_row ();
+  bench_paced_one_way ("eventfd one-way 1000/s", 1000,
+      quick ? PACED_N_1000 / PACED_QUICK_DIVISOR : PACED_N_1000, false,
+      stamps, one_way);
+  begin_row ();
+  bench_paced_one_way ("eventfd one-way 30/s", 30,
+      quick ? PACED_N_30 / PACED_QUICK_DIVISOR : PACED_N_30, false,
+      stamps, one_way);
+  begin_row ();
+  bench_paced_one_way ("eventfd one-way 30/s threads", 30,
+      quick ? PACED_N_30 / PACED_QUICK_DIVISOR : PACED_N_30, true,
+      stamps, one_way);
   if (!json)
     printf ("CPU of a reader that sleeps for every message\n");
   begin_row ();

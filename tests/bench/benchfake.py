@@ -49,7 +49,9 @@ def fake_lines(name):
                 for _ in range(200)]
     if name == 'bench-queue':
         rows = [('eventfd ping-pong', 9), ('futex ping-pong', 8),
-                ('queue sleep', 10), ('queue spin 20us', 1), ('socket', 12)]
+                ('queue sleep', 10), ('queue spin 20us', 1), ('socket', 12),
+                ('eventfd one-way 1000/s', 10), ('eventfd one-way 30/s', 25),
+                ('eventfd one-way 30/s threads', 18)]
         out = [{'bench': 'queue', 'row': r, 'kind': 'latency',
                 'latency_ns': lat(us)} for r, us in rows]
         out.append({'bench': 'queue', 'row': 'queue stream',

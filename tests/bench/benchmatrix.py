@@ -22,6 +22,17 @@ FRAMES = {
 PACED_FRAMES = {'full': 300, 'quick': 30}
 FANOUT_CONSUMERS = {'full': [1, 4, 16, 32], 'quick': [1, 4]}
 FLOOR_ROWS = ['futex ping-pong', 'eventfd ping-pong']
+# bench-queue's paced floors: a bare eventfd one-way at a channel row's
+# pace, the reader asleep for every message as the channel's consumer is.
+# A paced channel row is judged against the floor of its own pace; the
+# ping-pong's back-to-back wake-ups (warm caches, CPUs just busy) are
+# shown beside it.
+PACED_FLOORS = {'publish->receive 30/s': 'eventfd one-way 30/s',
+                'publish->receive 1000/s': 'eventfd one-way 1000/s'}
+# The same 30/s one-way between two threads of one process: against the
+# row above, what waking a reader in another process costs at that pace
+# (the in-process queue never pays it).
+THREADS_FLOOR_ROW = 'eventfd one-way 30/s threads'
 # bench-queue's CPU floor: a reader's CPU per wake-up when it sleeps for
 # every message (what any consumer pays when frames come slower than it
 # takes them).

@@ -12,9 +12,9 @@ results.json.  The verdicts inform; they never fail the run.
 
 import benchstats as bs
 from benchmatrix import (CHANNEL_ROWS, FANOUT_TRANSPORTS, FLOOR_ROWS,
-                         WAKE_CPU_ROW,
-                         FORMATS, LATENCY_TRANSPORTS, PACED_RATE, TRANSPORTS,
-                         spec_key)
+                         FORMATS, LATENCY_TRANSPORTS, PACED_FLOORS,
+                         PACED_RATE, THREADS_FLOOR_ROW, TRANSPORTS,
+                         WAKE_CPU_ROW, spec_key)
 
 
 # ------------------------------------------------------------ aggregating
@@ -265,36 +265,45 @@ def build_tables(ctx, agg, libzc):
     floors = [(libzc[k]['lat_median_us'], k[1]) for k in libzc
               if k[1] in FLOOR_ROWS and libzc[k].get('lat_median_us')]
     floor = min(floors) if floors else (None, 'no floor row')
+
+    def median_of(row):
+        return libzc.get(('queue', row, 'latency'), {}).get('lat_median_us')
     rows, dicts = [], []
     keys = list(libzc)
     for want in [('channel', r, 'latency') for r in CHANNEL_ROWS] + \
             [('queue', r, 'latency') for r in FLOOR_ROWS] + \
-            [('queue', WAKE_CPU_ROW, 'cpu')]:
+            [('queue', r, 'latency') for r in PACED_FLOORS.values()] + \
+            [('queue', THREADS_FLOOR_ROW, 'latency'),
+             ('queue', WAKE_CPU_ROW, 'cpu')]:
         if want not in libzc:
             keys.append(want)
     for key in keys:
         a = libzc.get(key, {'bench': key[0], 'row': key[1],
                             'status': 'failed', 'kind': 'latency'})
-        x = None
+        x = paced_x = None
         if key[0] == 'channel' and key[2] == 'latency':
             x = bs.ratio(a.get('lat_median_us'), floor[0])
-            if 'unpaced' not in key[1]:
-                target('libzc %s: median / %s median' % (key[1], floor[1]),
-                       x, 1.3)
+            paced = PACED_FLOORS.get(key[1])
+            if paced:
+                paced_x = bs.ratio(a.get('lat_median_us'), median_of(paced))
+                target('libzc %s: median / %s median' % (key[1], paced),
+                       paced_x, 1.3)
         rows.append([key[0], key[1], a['status'],
                      fmt(a.get('lat_median_us'), '%.2f'),
                      fmt(a.get('lat_p99_us'), '%.2f'),
                      fmt(a.get('lat_max_us'), '%.2f'),
                      fmt(a.get('per_s'), '%.0f'), fmt(x, '%.2f'),
-                     fmt(a.get('cpu_us'), '%.2f')])
+                     fmt(paced_x, '%.2f'), fmt(a.get('cpu_us'), '%.2f')])
         dicts.append(dict(group='libzc', **a, over_floor=x,
-                          floor_row=floor[1]))
+                          floor_row=floor[1], over_paced_floor=paced_x))
     groups.append(('libzc: publish -> receive (bench-channel) and the '
-                   'ping-pong floors between two processes (bench-queue); '
-                   'us, one-way; floor = %s; cpu = CPU us per wake-up of a '
-                   'reader that sleeps for each message' % floor[1],
+                   'floors between two processes (bench-queue); us, '
+                   'one-way; x ping-pong = over the %s median; x paced = '
+                   'over the bare eventfd one-way at the same pace; cpu = '
+                   'CPU us per wake-up of a reader that sleeps for each '
+                   'message' % floor[1],
                    ['bench', 'row', 'status', 'median', 'p99', 'max',
-                    'per s', 'x floor', 'cpu'], rows, dicts))
+                    'per s', 'x ping-pong', 'x paced', 'cpu'], rows, dicts))
 
     # fan-out
     rows, dicts = [], []

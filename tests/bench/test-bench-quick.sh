@@ -100,6 +100,9 @@ section('libzc', [('channel', 'publish->receive 30/s'),
                   ('channel', 'publish->receive unpaced'),
                   ('queue', 'futex ping-pong'),
                   ('queue', 'eventfd ping-pong'),
+                  ('queue', 'eventfd one-way 1000/s'),
+                  ('queue', 'eventfd one-way 30/s'),
+                  ('queue', 'eventfd one-way 30/s threads'),
                   ('queue', 'eventfd wake-up')], 2)
 section('fan-out', [(t, k) for t in ('zc', 'shm') for k in ('1', '4')], 2,
         need=('prod us', 'cons median'))
