@@ -278,8 +278,10 @@ def build_tables(ctx, agg, libzc):
         if want not in libzc:
             keys.append(want)
     for key in keys:
+        # Missing: the program failed, or --only left it out.
         a = libzc.get(key, {'bench': key[0], 'row': key[1],
-                            'status': 'failed', 'kind': 'latency'})
+                            'status': 'not run' if ctx.only else 'failed',
+                            'kind': 'latency'})
         x = paced_x = None
         if key[0] == 'channel' and key[2] == 'latency':
             x = bs.ratio(a.get('lat_median_us'), floor[0])

@@ -22,10 +22,10 @@ timeout -k 10 900 "$root/tools/bench" --quick --results "$out/results" "$@" \
     >"$out/table.txt" 2>"$out/log.txt"
 rc=$?
 
-python3 - "$out" "$rc" <<'PY'
-import csv, json, os, re, sys
+python3 - "$out" "$rc" "$root" <<'PY'
+import csv, json, os, re, subprocess, sys
 
-out, rc = sys.argv[1], int(sys.argv[2])
+out, rc, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 res = os.path.join(out, 'results')
 TRANSPORTS = ['queue', 'shm', 'shm-copy', 'zc', 'zc-copy']
 FORMATS = ['1080p', '4k', '320x240', 'audio-1k']
@@ -181,6 +181,34 @@ def summary_csv():
     if not groups.get('targets') or not groups.get('libzc'):
         return 'no targets or libzc rows'
 check('summary.csv: every table row, numbers parse', summary_csv)
+
+
+def only_filter():
+    """--only runs the matching rows and nothing else (made-up figures:
+    --fake runs no program, which is all this needs)."""
+    d = os.path.join(out, 'only')
+    argv = [os.path.join(root, 'tools', 'bench'), '--fake', '--quick',
+            '--no-plots', '--results', d]
+    p = subprocess.run(argv + ['--only', 'zc 1080p paced'],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return 'exit %d: %s' % (p.returncode, p.stderr[-500:])
+    doc = json.load(open(os.path.join(d, 'results.json')))
+    ran = sorted({(r['spec']['transport'], r['spec']['format'],
+                   r['spec']['rate'], r['spec']['consumers'])
+                  for r in doc['runs']})
+    want = [('zc', '1080p', 30, 1), ('zc', '1080p', 30, 4)]
+    if ran != want:
+        return 'ran %r, want %r' % (ran, want)
+    if doc['libzc_runs']:
+        return 'the libzc programs ran'
+    if not re.search(r'^1080p +queue +not run ', p.stdout, re.M):
+        return 'the queue rows do not say "not run"'
+    p = subprocess.run(argv + ['--only', 'no row is called this'],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 2:
+        return 'an --only that matches nothing: exit %d' % p.returncode
+check('--only: the matching rows run, the rest say "not run"', only_filter)
 
 
 def plots():
