@@ -121,14 +121,22 @@ watch (zc_consumer_t * c, int fd, bool add)
 }
 
 /* The doorbell is the producer's, shared by every consumer of the channel
- * and never read (reading would take the ring from the others): watched
- * edge-triggered, each write is one wake-up, and the count only grows
- * (2^64 writes: not in this universe). */
+ * and never read by us: watched edge-triggered, each write is one
+ * wake-up, and the count only grows (2^64 writes: not in this universe).
+ * EPOLLOUT too, although only writes wake us: epoll checks a woken file
+ * again before it reports it, and drops the edge if the file no longer
+ * has the events asked for.  A peer (any consumer holds the descriptor)
+ * that read() the count back to zero would so swallow our wake-up if we
+ * asked for EPOLLIN alone; an eventfd is always writable, so with EPOLLOUT
+ * every ring is reported.  The cost: one spurious wake-up when the
+ * doorbell is added, and one per read by such a peer. */
+#define DOORBELL_EVENTS (EPOLLIN | EPOLLOUT | EPOLLET)
+
 static int
 watch_doorbell (zc_consumer_t * c, bool add)
 {
-  if (watch_in (c->epoll_fd, c->doorbell, EPOLLIN | EPOLLET, add) < 0
-      || watch_in (c->quiet_fd, c->doorbell, EPOLLIN | EPOLLET, add) < 0)
+  if (watch_in (c->epoll_fd, c->doorbell, DOORBELL_EVENTS, add) < 0
+      || watch_in (c->quiet_fd, c->doorbell, DOORBELL_EVENTS, add) < 0)
     return -errno;
   return 0;
 }

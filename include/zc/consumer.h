@@ -174,7 +174,8 @@ void zc_consumer_cancel (zc_consumer_t * consumer, bool cancel);
  * Returns: a descriptor that polls readable when zc_consumer_receive()
  * has something, after it returned -EAGAIN once (that return arms it).
  * The doorbell behind it is the channel's, so it may also wake for a
- * frame that went to another consumer: receive then says -EAGAIN again.
+ * frame that went to another consumer (and once after attaching): receive
+ * then says -EAGAIN again.
  */
 int zc_consumer_fd (const zc_consumer_t * consumer);
 

@@ -20,6 +20,7 @@
 #include <zc/zc.h>
 
 #include "zc-test.h"
+#include "../../lib/producer-private.h"
 #include "../../lib/wire.h"
 #include "../examples/frame-pattern.h"
 
@@ -635,6 +636,37 @@ test_poll_loop_on_consumer_fd_wakes_for_frames_and_goodbye (void)
   }
 }
 
+/* Every consumer holds the channel's doorbell, so a hostile one can read
+ * its count back to zero between a ring and another consumer's wait.
+ * That must not take the ring from the other: it still wakes, and finds
+ * its frame. */
+static void
+test_a_peer_emptying_the_doorbell_takes_no_wake_up (void)
+{
+  zc_producer_t *p = start ("drained");
+  zc_consumer_t *c = make_consumer (channel, NULL);
+  zc_event_t ev;
+  uint64_t count, got;
+
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 0), ZC_EVENT_CONNECTED);
+  for (uint64_t n = 1; n <= 3; n++) {
+    ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 0), -EAGAIN);
+    ZC_CHECK (!readable (zc_consumer_fd (c), 0));
+    publish_one (p, 1, n);
+    /* The peer: the producer's end is the same file as everyone's. */
+    ZC_CHECK (read (p->doorbell, &count, sizeof (count)) ==
+        (ssize_t) sizeof (count));
+    ZC_CHECK (count >= 1);
+    ZC_CHECK (readable (zc_consumer_fd (c), DEADLINE_S * 1000));
+    ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 0), ZC_EVENT_FRAME);
+    ZC_CHECK (frame_pattern_check (ev.frame.data, FRAME_SIZE, &got));
+    ZC_CHECK_EQ (got, n);
+    ZC_CHECK_OK (zc_consumer_release (c, &ev.frame));
+  }
+  zc_consumer_free (c);
+  finish (p);
+}
+
 /* A fake producer at @path (forked): takes one HELLO and answers with a
  * WELCOME carrying @n_fds descriptors, the last of them @bell (-1: all
  * eventfds); then waits for the consumer to hang up. */
@@ -1027,6 +1059,7 @@ main (int argc, char **argv)
     ZC_TEST (test_hello_for_another_channel_is_refused_with_enamemismatch),
     ZC_TEST (test_consumer_that_talks_after_welcome_is_dropped),
     ZC_TEST (test_poll_loop_on_consumer_fd_wakes_for_frames_and_goodbye),
+    ZC_TEST (test_a_peer_emptying_the_doorbell_takes_no_wake_up),
     ZC_TEST (test_welcome_without_an_eventfd_doorbell_is_refused),
     ZC_TEST (test_silent_client_times_out_without_delaying_a_real_consumer),
     ZC_TEST (test_forty_silent_clients_do_not_lock_out_a_real_consumer),
