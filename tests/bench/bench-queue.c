@@ -393,7 +393,9 @@ paced_write (void *data)
       (long) (next % UINT64_C (1000000000))
     };
 
-    while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0);
+    while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)
+        == EINTR)
+      continue;
     /* Release: the reader's acquire load after its read() sees the
      * stamp (the eventfd's own lock orders them too; this says so). */
     atomic_store_explicit (&w->stamps[i], now_ns (), memory_order_release);
