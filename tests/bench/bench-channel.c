@@ -94,15 +94,6 @@ pool_blocks (uint64_t block_size)
   return n > N_BLOCKS ? N_BLOCKS : n < MIN_BLOCKS ? MIN_BLOCKS : (uint32_t) n;
 }
 
-static void
-sleep_until (uint64_t due)
-{
-  struct timespec ts = { (time_t) (due / NS_PER_S), (long) (due % NS_PER_S) };
-
-  while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-    continue;
-}
-
 static bool
 write_full (int fd, const void *buf, size_t len)
 {
@@ -225,9 +216,9 @@ run_producer (zc_producer_t * p, const bench_row * row)
     int ret;
 
     if (row->rate)
-      sleep_until (start + i * NS_PER_S / row->rate);
+      bench_sleep_until (start + i * NS_PER_S / row->rate);
     else if (i == 0)
-      sleep_until (start);
+      bench_sleep_until (start);
     ret = zc_producer_acquire (p, &frame, TIMEOUT_NS);
     if (ret < 0)
       return ret;

@@ -333,12 +333,8 @@ bench_wake_cpu (uint64_t n)
     _exit (0);
   }
   for (uint64_t i = 0; i < n; i++) {
-    struct timespec ts;
-
     next += WAKE_PERIOD_NS;
-    ts.tv_sec = (time_t) (next / UINT64_C (1000000000));
-    ts.tv_nsec = (long) (next % UINT64_C (1000000000));
-    clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    bench_sleep_until (next);
     if (write (bell, &v, sizeof (v)) != sizeof (v))
       die ("eventfd wake-up");
   }
@@ -387,15 +383,7 @@ paced_write (void *data)
   uint64_t v = 1;
 
   for (uint64_t i = 0; i < w->n; i++) {
-    uint64_t next = w->start + i * UINT64_C (1000000000) / w->rate;
-    struct timespec ts = {
-      (time_t) (next / UINT64_C (1000000000)),
-      (long) (next % UINT64_C (1000000000))
-    };
-
-    while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)
-        == EINTR)
-      continue;
+    bench_sleep_until (w->start + i * UINT64_C (1000000000) / w->rate);
     /* Release: the reader's acquire load after its read() sees the
      * stamp (the eventfd's own lock orders them too; this says so). */
     atomic_store_explicit (&w->stamps[i], now_ns (), memory_order_release);
