@@ -262,6 +262,26 @@ set_gray_caps (Producer * p, gint width, gint height)
   gst_caps_unref (caps);
 }
 
+gboolean
+producer_play_gray (Producer * p, gint width, gint height, gint consumers)
+{
+  set_gray_caps (p, width, height);
+  if (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
+      == GST_STATE_CHANGE_FAILURE) {
+    printf ("# the producer does not go to PLAYING\n");
+    return FALSE;
+  }
+  return consumers == 0
+      || poll_until (p, cond_connected, GINT_TO_POINTER (consumers));
+}
+
+gboolean
+producer_end_stream (Producer * p)
+{
+  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
+  return poll_until (p, cond_eos, NULL);
+}
+
 /* --- consumer processes --- */
 
 /* Starts @argv with stdout and stderr in files under @dir. */

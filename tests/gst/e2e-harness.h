@@ -73,6 +73,12 @@ void producer_drain (Producer * p, GstClockTime timeout);
 gboolean producer_free (Producer * p);
 void push_frame (Producer * p, gsize size, guint n);
 void set_gray_caps (Producer * p, gint width, gint height);
+/* Gray @width x @height caps, PLAYING, then (unless 0) @consumers
+ * connected; FALSE if any of it fails. */
+gboolean producer_play_gray (Producer * p, gint width, gint height,
+    gint consumers);
+/* End of stream from the appsrc, and zcsink's EOS on the bus. */
+gboolean producer_end_stream (Producer * p);
 guint64 stats_get (Producer * p, const gchar * field);
 
 /* waiting */

@@ -11,7 +11,6 @@
  */
 #include <stdio.h>
 
-#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
 #include "e2e-harness.h"
@@ -27,16 +26,13 @@ test_caps_change_appsrc (void)
   gboolean ok = TRUE;
   guint n;
 
-  set_gray_caps (p, 320, 240);
-  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
-      != GST_STATE_CHANGE_FAILURE);
+  CHECK (producer_play_gray (p, 320, 240, 0));
   for (n = 0; n < 10; n++)
     push_frame (p, 320 * 240, n);
   set_gray_caps (p, 640, 480);
   for (; n < 20; n++)
     push_frame (p, 640 * 480, n);
-  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
-  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (producer_end_stream (p));
   CHECK (child_wait (p, c));
   CHECK (p->sums->len == 20);
   CHECK (child_got_tail (p, c, 0));

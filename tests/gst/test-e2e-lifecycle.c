@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
 #include "e2e-harness.h"
@@ -33,10 +32,7 @@ test_sigkill (void)
   gboolean ok = TRUE;
   guint n = 0;
 
-  set_gray_caps (p, 320, 240);
-  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
-      != GST_STATE_CHANGE_FAILURE);
-  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (2)));
+  CHECK (producer_play_gray (p, 320, 240, 2));
   for (; n < 5; n++)
     push_frame (p, 320 * 240, n);
   CHECK (wait_child_frames (p, a, 5));
@@ -55,8 +51,7 @@ test_sigkill (void)
    * dead consumer's blocks and queue were reclaimed. */
   for (; n < 48; n++)
     push_frame (p, 320 * 240, n);
-  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
-  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (producer_end_stream (p));
   CHECK (child_wait (p, b));
   CHECK (child_got_tail (p, b, 48));
   CHECK (clean_output (b));
@@ -86,10 +81,7 @@ test_late_join (void)
   gboolean ok = TRUE;
   guint n = 0;
 
-  set_gray_caps (p, 320, 240);
-  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
-      != GST_STATE_CHANGE_FAILURE);
-  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  CHECK (producer_play_gray (p, 320, 240, 1));
   for (; n < 10; n++)
     push_frame (p, 320 * 240, n);
   CHECK (wait_child_frames (p, a, 10));
@@ -97,8 +89,7 @@ test_late_join (void)
   CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (2)));
   for (; n < 25; n++)
     push_frame (p, 320 * 240, n);
-  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
-  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (producer_end_stream (p));
   CHECK (child_wait (p, a));
   CHECK (child_wait (p, b));
   CHECK (child_got_tail (p, a, 25));
@@ -128,10 +119,7 @@ test_evicted_consumer_reattaches (void)
   gboolean ok = TRUE;
   guint n = 0;
 
-  set_gray_caps (p, 320, 240);
-  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
-      != GST_STATE_CHANGE_FAILURE);
-  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  CHECK (producer_play_gray (p, 320, 240, 1));
   for (; n < 5; n++)
     push_frame (p, 320 * 240, n);
   CHECK (wait_child_frames (p, a, 5));
@@ -141,8 +129,7 @@ test_evicted_consumer_reattaches (void)
   CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (2)));
   for (; n < 15; n++)
     push_frame (p, 320 * 240, n);
-  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
-  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (producer_end_stream (p));
   CHECK (child_wait (p, a));
   /* Nothing was published while it was away: it has every frame. */
   CHECK (child_got_tail (p, a, 0));

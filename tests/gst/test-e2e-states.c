@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
 #include "e2e-harness.h"
@@ -133,10 +132,7 @@ test_restart (void)
   gboolean ok = TRUE;
   guint n = 0;
 
-  set_gray_caps (p, 320, 240);
-  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
-      != GST_STATE_CHANGE_FAILURE);
-  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  CHECK (producer_play_gray (p, 320, 240, 1));
   for (; n < 10; n++)
     push_frame (p, 320 * 240, n);
   /* READY drops the consumer; PLAYING attaches a new one. */
@@ -144,8 +140,7 @@ test_restart (void)
   CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (2)));
   for (; n < 20; n++)
     push_frame (p, 320 * 240, n);
-  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
-  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (producer_end_stream (p));
   CHECK (child_wait (p, c));
   CHECK (child_got_tail (p, c, 20));
   CHECK (output_has (c, "round 1: prerolled"));
@@ -258,10 +253,7 @@ test_flush (void)
   gchar *text = NULL, *start, *stop;
   guint n = 0;
 
-  set_gray_caps (p, 320, 240);
-  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
-      != GST_STATE_CHANGE_FAILURE);
-  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  CHECK (producer_play_gray (p, 320, 240, 1));
   for (; n < 3; n++)
     push_frame (p, 320 * 240, n);
   CHECK (wait_child_frames (p, c, 3));
@@ -271,8 +263,7 @@ test_flush (void)
   CHECK (gst_pad_push_event (pad, gst_event_new_segment (&segment)));
   for (; n < 6; n++)
     push_frame (p, 320 * 240, n);
-  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
-  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (producer_end_stream (p));
   CHECK (child_wait (p, c));
   CHECK (child_got_tail (p, c, 6));
   /* The order: 3 frames, the flush, 3 frames. */
@@ -306,10 +297,7 @@ test_pause (void)
   gboolean ok = TRUE;
   guint n = 0;
 
-  set_gray_caps (p, 320, 240);
-  CHECK (gst_element_set_state (p->pipeline, GST_STATE_PLAYING)
-      != GST_STATE_CHANGE_FAILURE);
-  CHECK (poll_until (p, cond_connected, GINT_TO_POINTER (1)));
+  CHECK (producer_play_gray (p, 320, 240, 1));
   /* One at a time: in drop policy a burst beyond the consumer's limit
    * would lose frames, and that is not what this case is about. */
   for (; n < 5; n++) {
@@ -324,8 +312,7 @@ test_pause (void)
     push_frame (p, 320 * 240, n);
     CHECK (wait_child_frames (p, c, n + 1));
   }
-  gst_app_src_end_of_stream (GST_APP_SRC (p->appsrc));
-  CHECK (poll_until (p, cond_eos, NULL));
+  CHECK (producer_end_stream (p));
   CHECK (child_wait (p, c));
   CHECK (child_got_tail (p, c, 10));
   CHECK (clean_output (c));
