@@ -19,7 +19,7 @@ import math
 from fractions import Fraction
 
 __all__ = ['median', 'percentile', 'p99', 'maximum', 'mean', 'cdf',
-           'summarize', 'ratio']
+           'summarize', 'ratio', 'paired_ratios']
 
 
 def median(values):
@@ -101,3 +101,12 @@ def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
     return a / b
+
+
+def paired_ratios(a, b):
+    """a[k] / b[k] for each key k both dicts hold a value for (in key
+    order): the same ratio taken round by round, each round of repeats
+    against itself, so that a slow spell of a shared machine, which hits
+    both sides of a round, cancels out."""
+    return [r for r in (ratio(a[k], b[k]) for k in sorted(a) if k in b)
+            if r is not None]

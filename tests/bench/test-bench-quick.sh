@@ -116,13 +116,19 @@ def targets_table():
     if len(rows) < 10:
         return 'only %d targets' % len(rows)
     for r in rows:
-        if len(r) != 4 or r[3] not in ('PASS', 'MISS', 'n/a'):
+        if len(r) != 6 or r[3] not in ('PASS', 'MISS', 'n/a'):
             return 'target row %r' % r
         num(r[1])
         if not re.match(r'^(<=|>=|==) [0-9.]+$', r[2]):
             return 'target limit %r' % r[2]
-check('table: targets section, each with a ratio and PASS/MISS/n/a',
-      targets_table)
+        if not re.match(r'^(\d+/\d+|-)$', r[4]):
+            return 'target rounds %r' % r[4]
+        if r[4] != '-' and not re.match(r'^[0-9.]+\.\.[0-9.]+$', r[5]):
+            return 'target range %r' % r[5]
+        if r[3] != 'n/a' and r[4] == '-':
+            return 'target %r has a verdict but no rounds' % r[0]
+check('table: targets section, each with a ratio, PASS/MISS/n/a, and '
+      'its rounds and range', targets_table)
 
 
 def results_json():
@@ -209,6 +215,24 @@ def only_filter():
     if p.returncode != 2:
         return 'an --only that matches nothing: exit %d' % p.returncode
 check('--only: the matching rows run, the rest say "not run"', only_filter)
+
+
+def table_again():
+    """--table prints the run's table again from its results.json, the
+    same to the character, and refuses what is not one."""
+    argv = [os.path.join(root, 'tools', 'bench'), '--table']
+    p = subprocess.run(argv + [os.path.join(res, 'results.json')],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        return 'exit %d: %s' % (p.returncode, p.stderr[-500:])
+    if p.stdout != table_text:
+        return 'the table differs from the run\'s'
+    p = subprocess.run(argv + [os.path.join(res, 'summary.csv')],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 2 or 'not a results.json' not in p.stderr:
+        return 'summary.csv as results.json: exit %d, %r' % (
+            p.returncode, p.stderr[-300:])
+check('--table: the same table again from results.json', table_again)
 
 
 def plots():

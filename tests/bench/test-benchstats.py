@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Unit tests of tests/bench/benchstats.py, the statistics of tools/bench.
+"""Unit tests of tests/bench/benchstats.py, the statistics of tools/bench,
+and of benchtable's medians over repeats and round-by-round ratios.
 
 Known answers only, worked out by hand: the median of odd and even counts,
 nearest-rank percentiles (p99 of 100 and of 1000 values), unsorted input,
@@ -17,6 +18,7 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchstats as bs  # noqa: E402
+import benchtable as bt  # noqa: E402
 
 
 class TestMedian(unittest.TestCase):
@@ -151,6 +153,79 @@ class TestSummaryRatio(unittest.TestCase):
         self.assertIsNone(bs.ratio(None, 2))
         self.assertIsNone(bs.ratio(3, None))
         self.assertIsNone(bs.ratio(3, 0))
+
+
+class TestPairedRatios(unittest.TestCase):
+    def test_each_round_against_the_same_round(self):
+        self.assertEqual(bs.paired_ratios({0: 3, 1: 8, 2: 9},
+                                          {0: 2, 1: 4, 2: 3}), [1.5, 2, 3])
+
+    def test_a_round_missing_on_either_side_is_left_out(self):
+        self.assertEqual(bs.paired_ratios({0: 3, 2: 9}, {0: 2, 1: 4, 2: 3}),
+                         [1.5, 3])
+        self.assertEqual(bs.paired_ratios({0: 3, 1: 8}, {1: 4}), [2])
+
+    def test_rounds_in_key_order_and_zero_denominators_dropped(self):
+        self.assertEqual(bs.paired_ratios({2: 9, 0: 3, 1: 1},
+                                          {1: 0, 2: 3, 0: 2}), [1.5, 3])
+
+    def test_nothing_paired_is_empty(self):
+        self.assertEqual(bs.paired_ratios({}, {0: 1}), [])
+        self.assertEqual(bs.paired_ratios({0: 1}, {1: 1}), [])
+
+
+def fake_run(repeat, fps, cpu, lat_ns, status='ok'):
+    return {'repeat': repeat, 'status': status,
+            'result': {'fps': fps, 'consumer_proc_cpu_us': cpu,
+                       'producer_proc_cpu_us': 100.0 + repeat,
+                       'latency_ns': lat_ns, 'copies': repeat,
+                       'frames': 10, 'lost': [0] * len(fps)}}
+
+
+class TestAggregateRounds(unittest.TestCase):
+    def test_medians_over_runs_of_the_median_consumer(self):
+        a = bt.aggregate([
+            fake_run(0, [10, 30, 20], [1, 2, 3], [[1000, 3000], [5000]]),
+            fake_run(1, [40, 50], [4, 6], [[2000], [4000, 9000, 6000]]),
+            fake_run(2, [5], [7], [[8000]])])
+        self.assertEqual(a['status'], 'ok')
+        # per run: fps 20, 45, 5; consumer medians 2000/5000, 2000/6000,
+        # 8000 ns: median consumer 3.5, 4, 8 us, worst 5, 6, 8 us.
+        self.assertEqual(a['fps'], 20)
+        self.assertEqual(a['consumer_proc_cpu_us'], 5)
+        self.assertAlmostEqual(a['lat_median_us'], 4.0)
+        self.assertAlmostEqual(a['lat_worst_median_us'], 6.0)
+        self.assertAlmostEqual(a['copies_per_frame'], 0.1)
+
+    def test_rounds_hold_each_run_under_its_repeat(self):
+        a = bt.aggregate([
+            fake_run(2, [5], [7], [[8000]]),
+            fake_run(0, [10, 30, 20], [1, 2, 3], [[1000, 3000], [5000]]),
+            fake_run(1, [1], [1], [[1]], status='timeout')])
+        self.assertEqual(a['status'], 'ok 2/3')
+        self.assertEqual(a['rounds']['fps'], {0: 20, 2: 5})
+        self.assertEqual(a['rounds']['producer_proc_cpu_us'],
+                         {0: 100.0, 2: 102.0})
+        self.assertAlmostEqual(a['rounds']['lat_median_us'][0], 3.5)
+        self.assertNotIn('rounds', bt.table_dict(a))
+        self.assertEqual(bt.table_dict(a)['fps'], a['fps'])
+
+    def test_no_run_ok_has_no_figures(self):
+        a = bt.aggregate([fake_run(0, [1], [1], [[1]], status='stalled')])
+        self.assertEqual(a['status'], 'stalled')
+        self.assertNotIn('rounds', a)
+        self.assertNotIn('fps', a)
+
+
+class TestMeets(unittest.TestCase):
+    def test_limits(self):
+        self.assertTrue(bt.meets(1.5, 1.5, '<='))
+        self.assertFalse(bt.meets(1.51, 1.5, '<='))
+        self.assertTrue(bt.meets(0.95, 0.95, '>='))
+        self.assertFalse(bt.meets(0.94, 0.95, '>='))
+        self.assertTrue(bt.meets(1.0, 1.0, '=='))
+        self.assertFalse(bt.meets(1.01, 1.0, '=='))
+        self.assertIsNone(bt.meets(None, 1.0, '<='))
 
 
 class TapResult(unittest.TestResult):
