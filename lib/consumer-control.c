@@ -102,7 +102,7 @@ zc_consumer_clear_backlog (zc_consumer_t * c)
 {
   while (c->backlog_n) {
     free (c->backlog[c->backlog_head].data);
-    c->backlog_head = (c->backlog_head + 1) % 64;
+    c->backlog_head = (c->backlog_head + 1) % BACKLOG_LEN;
     c->backlog_n--;
   }
 }
@@ -113,9 +113,9 @@ push_event (zc_consumer_t * c, zc_event_type_t type, uint32_t id,
 {
   struct pending_event *e;
 
-  if (c->backlog_n == 64)
+  if (c->backlog_n == BACKLOG_LEN)
     return -EPROTO;             /* a producer flooding us with control */
-  e = &c->backlog[(c->backlog_head + c->backlog_n) % 64];
+  e = &c->backlog[(c->backlog_head + c->backlog_n) % BACKLOG_LEN];
   e->type = type;
   e->sticky_id = id;
   e->size = size;

@@ -38,7 +38,9 @@ struct pending_event
   uint8_t *data;
 };
 
-#define BACKLOG_MAX (ZC_WIRE_MAX_SIZE / 16)
+/* Control events held until the application receives them; more than
+ * this unreceived is a producer flooding us (-EPROTO). */
+#define BACKLOG_LEN 64
 
 struct zc_consumer
 {
@@ -60,7 +62,7 @@ struct zc_consumer
   uint64_t heartbeat_timeout_ns;
   int hangup;                   /* 1 clean bye, -1 died, 0 none */
   int hangup_code;
-  struct pending_event backlog[64];
+  struct pending_event backlog[BACKLOG_LEN];
   unsigned backlog_head, backlog_n;
   uint8_t *returned;            /* data of the last returned event */
   uint8_t msg[ZC_WIRE_MAX_SIZE];

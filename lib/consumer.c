@@ -128,7 +128,7 @@ return_event (zc_consumer_t * c, zc_event_t * ev)
 {
   struct pending_event *e = &c->backlog[c->backlog_head];
 
-  c->backlog_head = (c->backlog_head + 1) % 64;
+  c->backlog_head = (c->backlog_head + 1) % BACKLOG_LEN;
   c->backlog_n--;
   ev->type = e->type;
   ev->sticky_id = e->sticky_id;
@@ -306,7 +306,7 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
         (int) ((wait_ns + 999999) / 1000000));
     zc_queue_finish_sleep (c->gen->queue, -1);
     /* A message already readable that waits for its marker: leave the
-     * socket out of the next wait (check_socket() says true). */
+     * socket out of the next wait (zc_consumer_check_socket() says true). */
     watch_sock = !socket_readable || !zc_consumer_check_socket (c);
   }
 }
