@@ -14,6 +14,7 @@
 
 #include "duty.h"
 #include "endpoint.h"
+#include "spin.h"
 #include "wire.h"
 
 struct cgen
@@ -74,6 +75,8 @@ struct zc_consumer
   /* A GUARD_TRIP was broadcast for our generation: from then on every
    * frame's CRC is checked before it is handed out. */
   bool trip_seen;
+  /* Whether to spin before sleeping (receiving thread only). */
+  zc_spin_t spin;
 };
 
 /* Drops one reference to @g (current, or a held frame's); the last unmaps. */

@@ -76,6 +76,7 @@ zc_consumer_new (const zc_consumer_config_t * config, zc_consumer_t ** out)
   if (config->name)
     snprintf (c->name, sizeof (c->name), "%s", config->name);
   c->max_held = config->max_held;
+  zc_spin_init (&c->spin);
   ret = zc_endpoint_socket_path (config->name, config->socket_path, c->path,
       sizeof (c->path));
   if (ret < 0)
@@ -201,6 +202,21 @@ wait_events (zc_consumer_t * c, bool watch_sock, int timeout_ms)
   return socket;
 }
 
+/* Queue drained, about to sleep: a dense stream is watched for a while
+ * first (spin.h). */
+static bool
+spin_for_frame (zc_consumer_t * c)
+{
+  uint64_t spin_ns = zc_spin_budget (&c->spin);
+  bool caught;
+
+  if (spin_ns == 0)
+    return false;
+  caught = zc_queue_spin (c->gen->queue, spin_ns);
+  zc_spin_result (&c->spin, caught);
+  return caught;
+}
+
 int
 zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
 {
@@ -266,6 +282,7 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
         continue;               /* an event kind we do not know: skip */
       if (!open_frame (c, &d, &ev->frame))
         continue;
+      zc_spin_note_frame (&c->spin, zc_now_ns ());
       ev->type = ZC_EVENT_FRAME;
       return ev->type;
     }
@@ -285,6 +302,8 @@ zc_consumer_receive (zc_consumer_t * c, zc_event_t * ev, int64_t timeout_ns)
       if (!zc_consumer_check_socket (c))
         continue;
     }
+    if (timeout_ns != 0 && spin_for_frame (c))
+      continue;
     if (zc_queue_prepare_sleep (c->gen->queue)) {
       zc_queue_finish_sleep (c->gen->queue, -1);
       continue;

@@ -90,6 +90,10 @@ void zc_consumer_free (zc_consumer_t * consumer);
  *
  * Attaches first if needed (waiting for a producer to appear), then
  * returns the next event.  Shows life to the producer while it waits.
+ * When frames come less than 10 us apart (small buffers, unpaced), a
+ * waiting call watches the queue for twice that gap before it sleeps,
+ * which saves the wake-up per frame; it backs off when that catches
+ * nothing.  Timeout 0 never waits, so never watches.
  *
  * Returns: the event type (> 0), -ETIMEDOUT (-EAGAIN for timeout 0),
  * -ECANCELED (zc_consumer_cancel), -EACCES/-EPERM or another negative

@@ -3,6 +3,8 @@
  * then revokes racing pops between threads, and both sides across
  * processes.
  *
+ * zc_queue_spin, the watch before sleep, is here too.
+ *
  * Cross-process tests put the queues in a memfd and re-execute this binary
  * as the other side ("--peer ROLE MEMFD EVENTFD REPORTFD ARG"), which
  * inherits the memfd, the consumer's eventfd and a pipe for its reports.
@@ -20,9 +22,11 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zc/error.h>
+#include <zc/heartbeat.h>
 #include <zc/queue.h>
 
 #include "zc-test.h"
@@ -187,6 +191,52 @@ test_doorbell_rings_once_the_reader_prepared_to_sleep (void)
   pop_expect (s.q, 7);
   ZC_CHECK_OK (push_seq (s.q, 8, bell));
   ZC_CHECK_EQ (doorbell_count (bell), 0);
+}
+
+/* zc_queue_spin: sees an entry already there at once, gives up after its
+ * budget on an empty queue (never before: a lower bound, which a loaded
+ * machine only lengthens), and sees a push made while it watches. */
+static void
+test_spin_sees_what_is_queued_and_gives_up_on_nothing (void)
+{
+  shared_queues s = shared_queues_new (1, DEPTH);
+  uint64_t start;
+
+  start = zc_now_ns ();
+  ZC_CHECK (!zc_queue_spin (s.q, 2000000));
+  ZC_CHECK (zc_now_ns () - start >= 2000000);
+  ZC_CHECK (!zc_queue_spin (s.q, 0));
+  ZC_CHECK (!zc_queue_spin (NULL, 1000));
+  ZC_CHECK_OK (push_seq (s.q, 0, -1));
+  ZC_CHECK (zc_queue_spin (s.q, 0));
+  ZC_CHECK (zc_queue_spin (s.q, UINT64_C (60) * SECOND_NS));
+  /* Watching takes nothing: the entry is still the reader's to pop. */
+  pop_expect (s.q, 0);
+  ZC_CHECK (!zc_queue_spin (s.q, 1000));
+}
+
+static void *
+push_later (void *data)
+{
+  struct zc_queue *q = data;
+  struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+  nanosleep (&ts, NULL);
+  ZC_CHECK_OK (push_seq (q, 1, -1));
+  return NULL;
+}
+
+static void
+test_spin_sees_a_push_from_another_thread (void)
+{
+  shared_queues s = shared_queues_new (1, DEPTH);
+  pthread_t t;
+
+  ZC_CHECK (pthread_create (&t, NULL, push_later, s.q) == 0);
+  /* The budget only bounds a failure: the push ends the watch. */
+  ZC_CHECK (zc_queue_spin (s.q, (uint64_t) PATIENCE_S * SECOND_NS));
+  ZC_CHECK (pthread_join (t, NULL) == 0);
+  pop_expect (s.q, 1);
 }
 
 static void
@@ -580,6 +630,8 @@ main (int argc, char **argv)
     ZC_TEST (test_doorbell_rings_once_the_reader_prepared_to_sleep),
     ZC_TEST (test_doorbell_rings_once_per_sleep),
     ZC_TEST (test_reader_tells_the_cpu_it_sleeps_on),
+    ZC_TEST (test_spin_sees_what_is_queued_and_gives_up_on_nothing),
+    ZC_TEST (test_spin_sees_a_push_from_another_thread),
     ZC_TEST (test_wait_space_ends_when_the_queue_is_freed),
     ZC_TEST (test_threads_deliver_or_revoke_every_sequence_exactly_once),
     ZC_TEST (test_producer_waiting_for_space_is_woken_by_a_consumer_process),
