@@ -134,14 +134,6 @@ fork_peer (void)
   return pid;
 }
 
-static void
-cpu_relax (void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause ();
-#endif
-}
-
 /* Pops the next descriptor, spinning up to @spin_ns on @head, then
  * sleeping on the doorbell. */
 static void
@@ -152,18 +144,8 @@ receive (inbox * in, struct zc_desc *d, uint64_t spin_ns)
       zc_queue_note_release (in->q);
       return;
     }
-    if (spin_ns > 0) {
-      uint64_t end = now_ns () + spin_ns;
-      bool arrived = false;
-
-      while (!arrived && now_ns () < end) {
-        arrived = atomic_load_explicit (&in->q->head, memory_order_relaxed)
-            != atomic_load_explicit (&in->q->tail, memory_order_relaxed);
-        cpu_relax ();
-      }
-      if (arrived)
-        continue;
-    }
+    if (spin_ns > 0 && zc_queue_spin (in->q, spin_ns))
+      continue;
     if (!zc_queue_prepare_sleep (in->q)) {
       struct pollfd pfd = { in->bell, POLLIN, 0 };
 
