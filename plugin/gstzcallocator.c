@@ -93,6 +93,28 @@ zc_memory_new (GstZcAllocator * self, GstMemoryFlags flags,
   return zmem;
 }
 
+/* Gives back the block @zmem holds, if any: a parent memory only (a
+ * sub-memory's parent does it). */
+static void
+zc_memory_release (GstZcAllocator * self, GstZcMemory * zmem)
+{
+  if (zmem->mem.parent != NULL || zmem->frame.priv == NULL)
+    return;
+  if (self->producer != NULL) {
+    if (zmem->published)
+      zc_producer_release (self->producer, &zmem->frame);
+    else
+      zc_producer_discard (self->producer, &zmem->frame);
+  } else {
+    int ret = zc_consumer_release (self->consumer, &zmem->frame);
+
+    if (ret < 0)
+      GST_DEBUG_OBJECT (self, "block %u already reclaimed: %s",
+          zmem->frame.desc.block, zc_strerror (ret));
+  }
+  zmem->frame.priv = NULL;
+}
+
 GstMemory *
 gst_zc_allocator_acquire (GstZcAllocator * allocator, gint64 timeout_ns,
     int *error)
@@ -131,6 +153,42 @@ gst_zc_allocator_wrap_frame (GstZcAllocator * allocator,
   return GST_MEMORY_CAST (zc_memory_new (allocator,
           GST_MEMORY_FLAG_READONLY, frame,
           frame->desc.size, 0, frame->desc.size));
+}
+
+GstMemory *
+gst_zc_allocator_new_frame_memory (GstZcAllocator * allocator)
+{
+  static const zc_frame_t none;
+
+  g_return_val_if_fail (GST_IS_ZC_ALLOCATOR (allocator), NULL);
+  g_return_val_if_fail (allocator->consumer != NULL, NULL);
+
+  return GST_MEMORY_CAST (zc_memory_new (allocator,
+          GST_MEMORY_FLAG_READONLY, &none, 0, 0, 0));
+}
+
+void
+gst_zc_memory_set_frame (GstMemory * mem, const zc_frame_t * frame)
+{
+  GstZcMemory *zmem = (GstZcMemory *) mem;
+
+  g_return_if_fail (gst_is_zc_memory (mem) && mem->parent == NULL);
+  g_return_if_fail (zmem->frame.priv == NULL);
+  g_return_if_fail (frame != NULL && frame->data != NULL);
+
+  /* As in gst_zc_allocator_wrap_frame(): desc.size was validated by libzc. */
+  zmem->frame = *frame;
+  mem->maxsize = mem->size = frame->desc.size;
+  mem->offset = 0;
+}
+
+void
+gst_zc_memory_release_frame (GstMemory * mem)
+{
+  g_return_if_fail (gst_is_zc_memory (mem) && mem->parent == NULL);
+
+  zc_memory_release (GST_ZC_ALLOCATOR (mem->allocator), (GstZcMemory *) mem);
+  mem->maxsize = mem->size = mem->offset = 0;
 }
 
 gboolean
@@ -259,25 +317,8 @@ gst_zc_allocator_alloc (GstAllocator * allocator, gsize size,
 static void
 gst_zc_allocator_free (GstAllocator * allocator, GstMemory * mem)
 {
-  GstZcAllocator *self = GST_ZC_ALLOCATOR (allocator);
-  GstZcMemory *zmem = (GstZcMemory *) mem;
-
-  /* A sub-memory owns nothing: its parent's unref is done by GstMemory. */
-  if (mem->parent == NULL && zmem->frame.priv != NULL) {
-    if (self->producer != NULL) {
-      if (zmem->published)
-        zc_producer_release (self->producer, &zmem->frame);
-      else
-        zc_producer_discard (self->producer, &zmem->frame);
-    } else {
-      int ret = zc_consumer_release (self->consumer, &zmem->frame);
-
-      if (ret < 0)
-        GST_DEBUG_OBJECT (self, "block %u already reclaimed: %s",
-            zmem->frame.desc.block, zc_strerror (ret));
-    }
-  }
-  g_free (zmem);
+  zc_memory_release (GST_ZC_ALLOCATOR (allocator), (GstZcMemory *) mem);
+  g_free (mem);
 }
 
 static gpointer

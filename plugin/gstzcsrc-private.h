@@ -40,6 +40,7 @@ struct _GstZcSrc
   /* between start and stop (object lock: unlock reads them) */
   GstAllocator *allocator;
   zc_consumer_t *consumer;      /* owned by @allocator */
+  GstBufferPool *frame_pool;    /* the buffers frames go out in */
 
   /* streaming thread only */
   gboolean connected;

@@ -18,6 +18,7 @@
 
 #include <gst/zc/gstzcallocator.h>
 
+#include "gstzcframepool.h"
 #include "gstzcsrc-private.h"
 #include "gstzcwire.h"
 
@@ -233,11 +234,10 @@ gst_zc_src_make_buffer (GstZcSrc * self, const zc_frame_t * frame)
   GstClockTimeDiff clock_diff = 0;
   GstClockTime base_time = 0;
   GstBuffer *buf;
-  GstMemory *mem;
 
-  mem = gst_zc_allocator_wrap_frame (GST_ZC_ALLOCATOR (self->allocator), frame);
-  buf = gst_buffer_new ();
-  gst_buffer_append_memory (buf, mem);
+  buf = gst_zc_frame_pool_wrap (self->frame_pool, frame);
+  if (buf == NULL)
+    return NULL;
 
   if (live) {
     GstClock *clock = gst_element_get_clock (GST_ELEMENT_CAST (self));
@@ -387,6 +387,11 @@ gst_zc_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
           return GST_FLOW_NOT_NEGOTIATED;
         }
         *outbuf = gst_zc_src_make_buffer (self, &ev.frame);
+        if (*outbuf == NULL) {
+          /* Only a pool stop() deactivated gets here. */
+          zc_consumer_release (self->consumer, &ev.frame);
+          return GST_FLOW_FLUSHING;
+        }
         return GST_FLOW_OK;
       case ZC_EVENT_FLUSH:
         gst_zc_src_on_flush (self);

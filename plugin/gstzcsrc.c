@@ -4,7 +4,8 @@
  *
  *   start      zc_consumer_new(); a consumer GstZcAllocator takes it over
  *              (the allocator frees the consumer after the last memory it
- *              made is gone, so buffers may outlive the element's start).
+ *              made is gone, so buffers may outlive the element's start),
+ *              and a GstZcFramePool of the buffers frames go out in.
  *   create     zc_consumer_receive() in slices of SLICE_NS, so that the
  *              producer timeout is counted.  Attaching happens inside the
  *              first receive: the element may start long before the
@@ -12,7 +13,8 @@
  *                CONNECTED/FORMAT  caps (a string), set before the next frame
  *                STICKY            stream-start, segment, tags (gstzcwire.h),
  *                                  pushed in that order before the next frame
- *                FRAME             a GstBuffer wrapping the block (no copy)
+ *                FRAME             a pool buffer wrapping the block (no
+ *                                  copy, no allocation)
  *                FLUSH             FLUSH_START and FLUSH_STOP downstream
  *                EOS               GST_FLOW_EOS (ignored with reconnect=true)
  *                DISCONNECTED      GST_FLOW_EOS, or with reconnect=true wait
@@ -24,7 +26,7 @@
  *              asks for no frames, and the producer would evict it as hung
  *              after its heartbeat timeout.  (In block policy a consumer
  *              that keeps the producer waiting is still evicted: a stall.)
- *   stop       drops our allocator reference.
+ *   stop       deactivates the pool, drops our references.
  *
  * Timestamps.  The producer sends each PTS/DTS as an absolute time on
  * CLOCK_MONOTONIC: its running time plus its base time.  In live mode the
@@ -47,6 +49,8 @@
 #endif
 
 #include <gst/zc/gstzcallocator.h>
+
+#include "gstzcframepool.h"
 
 #include "gstzcsrc-private.h"
 
@@ -110,6 +114,8 @@ gst_zc_src_start (GstBaseSrc * bsrc)
   GstZcSrc *self = GST_ZC_SRC (bsrc);
   zc_consumer_config_t cfg;
   zc_consumer_t *consumer;
+  GstAllocator *allocator;
+  GstBufferPool *frame_pool;
   gchar *channel, *socket_path;
   int ret;
 
@@ -151,9 +157,19 @@ gst_zc_src_start (GstBaseSrc * bsrc)
   gst_segment_init (&self->producer_segment, GST_FORMAT_UNDEFINED);
   gst_zc_src_clear_pending (self);
 
+  allocator = gst_zc_allocator_new_consumer (consumer);
+  frame_pool = gst_zc_frame_pool_new (GST_ZC_ALLOCATOR (allocator));
+  if (frame_pool == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED,
+        ("Could not set up the buffers frames go out in."), (NULL));
+    gst_object_unref (allocator);
+    goto fail;
+  }
+
   GST_OBJECT_LOCK (self);
-  self->allocator = gst_zc_allocator_new_consumer (consumer);
+  self->allocator = allocator;
   self->consumer = consumer;
+  self->frame_pool = frame_pool;
   self->frames = self->bytes = self->reconnects = self->drops = 0;
   self->generation = 0;
   GST_OBJECT_UNLOCK (self);
@@ -172,16 +188,23 @@ gst_zc_src_stop (GstBaseSrc * bsrc)
 {
   GstZcSrc *self = GST_ZC_SRC (bsrc);
   GstAllocator *allocator;
+  GstBufferPool *frame_pool;
 
   GST_OBJECT_LOCK (self);
   allocator = self->allocator;
+  frame_pool = self->frame_pool;
   self->allocator = NULL;
   self->consumer = NULL;
+  self->frame_pool = NULL;
   GST_OBJECT_UNLOCK (self);
 
   gst_zc_src_clear_pending (self);
-  /* Buffers still downstream keep the allocator, and with it the
-   * consumer, until their last unref. */
+  /* Buffers still downstream keep the pool, the allocator, and with it
+   * the consumer, until their last unref; the idle ones go now. */
+  if (frame_pool) {
+    gst_buffer_pool_set_active (frame_pool, FALSE);
+    gst_object_unref (frame_pool);
+  }
   if (allocator)
     gst_object_unref (allocator);
   return TRUE;
@@ -377,6 +400,10 @@ gst_zc_src_finalize (GObject * object)
   g_free (self->channel);
   g_free (self->socket_path);
   gst_zc_src_clear_pending (self);
+  if (self->frame_pool) {
+    gst_buffer_pool_set_active (self->frame_pool, FALSE);
+    gst_object_unref (self->frame_pool);
+  }
   if (self->allocator)
     gst_object_unref (self->allocator);
   g_mutex_clear (&self->keepalive_lock);

@@ -438,6 +438,119 @@ GST_START_TEST (test_reconnect_follows_new_producer)
 
 GST_END_TEST;
 
+/* Blocks the producer could take now, all of them given back after. */
+static guint
+free_blocks (zc_producer_t * p)
+{
+  zc_frame_t frames[64];
+  guint n = 0, i;
+
+  while (n < G_N_ELEMENTS (frames)
+      && zc_producer_acquire (p, &frames[n], 0) == 0)
+    n++;
+  for (i = 0; i < n; i++)
+    zc_producer_discard (p, &frames[i]);
+  return n;
+}
+
+/* Frames go out in buffers of zcsrc's own pool, and a buffer's last unref
+ * gives its block back: the steady state allocates nothing per frame. */
+GST_START_TEST (test_frames_go_out_in_pooled_buffers)
+{
+  GstHarness *h = make_src ("zcsrc-pooled", NULL);
+  zc_producer_t *p = make_producer ("zcsrc-pooled", FORMAT);
+  guint n, blocks;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  blocks = free_blocks (p);
+  fail_unless (blocks >= 2);
+  /* Three times round the pool: no block may stay behind. */
+  for (n = 0; n < 3 * blocks; n++) {
+    GstBuffer *buf;
+
+    publish (p, n);
+    buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    fail_unless (buf->pool != NULL);
+    fail_unless (G_OBJECT_TYPE (buf->pool) ==
+        g_type_from_name ("GstZcFramePool"));
+    check_frame (buf, n);
+    fail_unless_equals_int (free_blocks (p), blocks - 1);
+    gst_buffer_unref (buf);
+    fail_unless_equals_int (free_blocks (p), blocks);
+  }
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
+/* A pooled buffer whose memory is still held elsewhere when it comes back
+ * (a copy of the buffer, a sub-buffer, the memory itself) must not give
+ * its block back: the holder still reads it.  The producer goes round its
+ * pool meanwhile and would write into a block given back too early. */
+GST_START_TEST (test_shared_memory_keeps_its_block)
+{
+  GstHarness *h = make_src ("zcsrc-shared", NULL);
+  zc_producer_t *p = make_producer ("zcsrc-shared", FORMAT);
+  GstBuffer *buf, *copy, *sub;
+  GstMemory *mem;
+  GstMapInfo map;
+  guint n, i, blocks;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  blocks = free_blocks (p);
+
+  /* Frame 0 held by a copy, frame 1 by a sub-buffer, frame 2 by a bare
+   * memory reference; each original buffer goes back at once. */
+  publish (p, 0);
+  buf = gst_harness_pull (h);
+  copy = gst_buffer_copy (buf);
+  gst_buffer_unref (buf);
+  publish (p, 1);
+  buf = gst_harness_pull (h);
+  sub = gst_buffer_copy_region (buf, GST_BUFFER_COPY_ALL, 0, FRAME_SIZE / 2);
+  gst_buffer_unref (buf);
+  publish (p, 2);
+  buf = gst_harness_pull (h);
+  mem = gst_memory_ref (gst_buffer_peek_memory (buf, 0));
+  gst_buffer_unref (buf);
+  fail_unless_equals_int (free_blocks (p), blocks - 3);
+
+  for (n = 3; n < 3 + 3 * blocks; n++) {
+    publish (p, n);
+    buf = gst_harness_pull (h);
+    check_frame (buf, n);
+    gst_buffer_unref (buf);
+  }
+
+  check_frame (copy, 0);
+  fail_unless (gst_buffer_map (sub, &map, GST_MAP_READ));
+  fail_unless_equals_int (map.size, FRAME_SIZE / 2);
+  for (i = 0; i < map.size; i++)
+    fail_unless_equals_int (map.data[i], (guint8) (1 + i));
+  gst_buffer_unmap (sub, &map);
+  fail_unless (gst_memory_map (mem, &map, GST_MAP_READ));
+  for (i = 0; i < FRAME_SIZE; i++)
+    fail_unless_equals_int (map.data[i], (guint8) (2 + i));
+  gst_memory_unmap (mem, &map);
+
+  /* The last holder's unref gives each block back. */
+  gst_buffer_unref (copy);
+  fail_unless_equals_int (free_blocks (p), blocks - 2);
+  gst_buffer_unref (sub);
+  fail_unless_equals_int (free_blocks (p), blocks - 1);
+  gst_memory_unref (mem);
+  fail_unless_equals_int (free_blocks (p), blocks);
+
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
 static Suite *
 zcsrc_suite (void)
 {
@@ -452,6 +565,8 @@ zcsrc_suite (void)
   tcase_add_test (tc, test_bad_channel_name_is_refused);
   tcase_add_test (tc, test_receives_frames_caps_and_eos);
   tcase_add_test (tc, test_buffer_outlives_element_and_producer);
+  tcase_add_test (tc, test_frames_go_out_in_pooled_buffers);
+  tcase_add_test (tc, test_shared_memory_keeps_its_block);
   tcase_add_test (tc, test_unlock_interrupts_wait);
   tcase_add_test (tc, test_timeout_without_producer_errors);
   tcase_add_test (tc, test_producer_gone_is_eos);
