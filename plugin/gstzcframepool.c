@@ -7,6 +7,7 @@
  * gst_zc_frame_pool_wrap() points it at the next frame, and when the
  * buffer comes back (its last unref, in any thread: zc_consumer_release()
  * is thread-safe) reset_buffer releases the block and empties the memory.
+ * The video meta stays too, for the next frame to fill again.
  *
  * A buffer whose memory someone else still holds (a gst_buffer_copy(), a
  * sub-memory, a memory taken into another buffer or ref'd on its own) is
@@ -16,6 +17,8 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+
+#include <gst/video/video.h>
 
 #include "gstzcframepool.h"
 #include "gstzcallocator-private.h"
@@ -71,7 +74,13 @@ gst_zc_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
    * else can still read the block, nor take a new reference. */
   if (mem != NULL && mem->allocator == GST_ALLOCATOR_CAST (self->allocator)
       && mem->parent == NULL && GST_MINI_OBJECT_REFCOUNT_VALUE (mem) == 1) {
+    GstVideoMeta *vmeta = gst_buffer_get_video_meta (buffer);
+
     gst_zc_memory_release_frame (mem);
+    /* Kept for the next frame, which fills it again or removes it
+     * (gst_zc_buffer_add_metas()); the base class drops all other metas. */
+    if (vmeta != NULL)
+      GST_META_FLAG_SET (vmeta, GST_META_FLAG_POOLED);
   } else {
     GST_DEBUG_OBJECT (self, "buffer %p: memory held elsewhere, not reused",
         buffer);

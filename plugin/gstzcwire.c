@@ -532,6 +532,7 @@ read_video_meta (GstBuffer * buf, Reader * r)
   gsize size = gst_buffer_get_size (buf), offset[GST_VIDEO_MAX_PLANES];
   gint stride[GST_VIDEO_MAX_PLANES];
   const GstVideoFormatInfo *finfo;
+  GstVideoMeta *meta;
   guint32 format, width, height, n_planes, flags, i;
 
   format = get_u32 (r);
@@ -582,9 +583,25 @@ read_video_meta (GstBuffer * buf, Reader * r)
     stride[i] = 0;
   }
 
-  return gst_buffer_add_video_meta_full (buf, (GstVideoFrameFlags) flags,
-      (GstVideoFormat) format, width, height, n_planes, offset,
-      stride) != NULL;
+  /* A pooled buffer's meta from its last frame (gstzcframepool.c): filled
+   * again, as gst_buffer_add_video_meta_full() would a new one. */
+  meta = gst_buffer_get_video_meta (buf);
+  if (meta == NULL)
+    return gst_buffer_add_video_meta_full (buf, (GstVideoFrameFlags) flags,
+        (GstVideoFormat) format, width, height, n_planes, offset,
+        stride) != NULL;
+  meta->flags = (GstVideoFrameFlags) flags;
+  meta->format = (GstVideoFormat) format;
+  meta->id = 0;
+  meta->width = width;
+  meta->height = height;
+  meta->n_planes = n_planes;
+  for (i = 0; i < GST_VIDEO_MAX_PLANES; i++) {
+    meta->offset[i] = offset[i];
+    meta->stride[i] = stride[i];
+  }
+  gst_video_alignment_reset (&meta->alignment);
+  return TRUE;
 }
 
 static gboolean
@@ -710,16 +727,14 @@ read_custom_meta (GstBuffer * buf, Reader * r)
   return cm != NULL;
 }
 
-gboolean
-gst_zc_buffer_add_metas (GstBuffer * buf, const struct zc_desc *desc)
+/* *@video_set: whether a video record was read into @buf's video meta. */
+static gboolean
+read_meta_records (GstBuffer * buf, const struct zc_desc *desc,
+    gboolean * video_set)
 {
   gboolean all_ok = TRUE;
   gsize at = 0, end;
 
-  g_return_val_if_fail (GST_IS_BUFFER (buf), FALSE);
-  g_return_val_if_fail (desc != NULL, FALSE);
-
-  wire_init_debug ();
   /* Copy the bound once: @desc may sit in memory the peer still writes. */
   end = desc->meta_size;
   if (end > ZC_DESC_META_SIZE) {
@@ -749,6 +764,7 @@ gst_zc_buffer_add_metas (GstBuffer * buf, const struct zc_desc *desc)
     switch (type) {
       case GST_ZC_META_VIDEO:
         ok = read_video_meta (buf, &r);
+        *video_set |= ok;
         break;
       case GST_ZC_META_AUDIO:
         ok = read_audio_meta (buf, &r);
@@ -776,6 +792,23 @@ gst_zc_buffer_add_metas (GstBuffer * buf, const struct zc_desc *desc)
     all_ok = FALSE;
   }
   return all_ok;
+}
+
+gboolean
+gst_zc_buffer_add_metas (GstBuffer * buf, const struct zc_desc *desc)
+{
+  gboolean ok, video_set = FALSE;
+  GstVideoMeta *stale;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buf), FALSE);
+  g_return_val_if_fail (desc != NULL, FALSE);
+
+  wire_init_debug ();
+  ok = read_meta_records (buf, desc, &video_set);
+  /* The last frame's, and this frame has none (or a refused one). */
+  if (!video_set && (stale = gst_buffer_get_video_meta (buf)) != NULL)
+    gst_buffer_remove_meta (buf, (GstMeta *) stale);
+  return ok;
 }
 
 static G_DEFINE_QUARK (gst-zc-clock-monotonic, clock_monotonic);

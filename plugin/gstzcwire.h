@@ -123,7 +123,10 @@ void gst_zc_desc_set_metas (struct zc_desc *desc, GstBuffer * buf);
  *
  * Adds the metas @desc carries.  A record that fails validation (length,
  * n_planes > 4, a plane offset outside the buffer, an unknown format, a
- * string without NUL, ...) is skipped.
+ * string without NUL, ...) is skipped.  A #GstVideoMeta already on @buf
+ * (a pooled buffer's, kept from its last frame) is filled again from
+ * @desc's video record, or removed when @desc has none: no allocation for
+ * it per frame.
  *
  * Returns: TRUE if every record was valid (or skipped as unknown), FALSE
  * if at least one was refused.

@@ -18,9 +18,11 @@
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/video/video.h>
 #include <gst/zc/gstzcallocator.h>
 
 #include "gstzcsrc.h"
+#include "gstzcwire.h"
 
 #define FORMAT "video/x-raw,format=GRAY8,width=64,height=4,framerate=30/1"
 #define FRAME_SIZE (64 * 4)
@@ -551,6 +553,89 @@ GST_START_TEST (test_shared_memory_keeps_its_block)
 
 GST_END_TEST;
 
+/* Frame @n as publish() makes it, with a video meta: 64x4 (stride 64)
+ * when @n % 3 == 0, 32x2 (stride 128) when 1, none when 2. */
+static void
+publish_with_video_meta (zc_producer_t * p, guint n)
+{
+  gsize offset[GST_VIDEO_MAX_PLANES] = { 0 };
+  gint stride[GST_VIDEO_MAX_PLANES] = { n % 3 == 0 ? 64 : 128 };
+  GstBuffer *carrier = gst_buffer_new_allocate (NULL, FRAME_SIZE, NULL);
+  zc_frame_t frame;
+  guint8 *data;
+  guint i;
+
+  if (n % 3 != 2)
+    gst_buffer_add_video_meta_full (carrier, GST_VIDEO_FRAME_FLAG_NONE,
+        GST_VIDEO_FORMAT_GRAY8, n % 3 == 0 ? 64 : 32, n % 3 == 0 ? 4 : 2, 1,
+        offset, stride);
+  fail_unless_equals_int (zc_producer_acquire (p, &frame, WAIT_NS), 0);
+  data = frame.data;
+  for (i = 0; i < FRAME_SIZE; i++)
+    data[i] = (guint8) (n + i);
+  frame.desc.size = FRAME_SIZE;
+  frame.desc.pts = zc_now_ns ();
+  frame.desc.dts = frame.desc.duration = ZC_TIME_NONE;
+  frame.desc.offset = n;
+  frame.desc.offset_end = n + 1;
+  frame.desc.buffer_flags = 0;
+  gst_zc_desc_set_metas (&frame.desc, carrier);
+  gst_buffer_unref (carrier);
+  fail_unless_equals_int (zc_producer_publish (p, &frame, WAIT_NS), 1);
+}
+
+/* A pooled buffer keeps its video meta for the next frame, which fills it
+ * again (no allocation) or, when it has none, removes it: each frame comes
+ * with exactly its own. */
+GST_START_TEST (test_video_meta_follows_each_frame)
+{
+  GstHarness *h = make_src ("zcsrc-vmeta", NULL);
+  zc_producer_t *p = make_producer ("zcsrc-vmeta", FORMAT);
+  GHashTable *seen = g_hash_table_new (NULL, NULL);
+  guint n, reused = 0;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  for (n = 0; n < 30; n++) {
+    GstBuffer *buf;
+    GstVideoMeta *vm;
+    gpointer meta_before;
+
+    publish_with_video_meta (p, n);
+    buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET (buf), n);
+    vm = gst_buffer_get_video_meta (buf);
+    meta_before = g_hash_table_lookup (seen, buf);
+    if (n % 3 == 2) {
+      fail_unless (vm == NULL, "frame %u: a stale video meta", n);
+    } else {
+      fail_unless (vm != NULL, "frame %u: no video meta", n);
+      fail_unless_equals_int (vm->format, GST_VIDEO_FORMAT_GRAY8);
+      fail_unless_equals_int (vm->width, n % 3 == 0 ? 64 : 32);
+      fail_unless_equals_int (vm->height, n % 3 == 0 ? 4 : 2);
+      fail_unless_equals_int (vm->n_planes, 1);
+      fail_unless_equals_int (vm->stride[0], n % 3 == 0 ? 64 : 128);
+      fail_unless (gst_buffer_get_n_meta (buf, GST_VIDEO_META_API_TYPE) == 1);
+      /* This buffer went out before with a meta: the same one, kept. */
+      if (meta_before != NULL && meta_before != GINT_TO_POINTER (1)) {
+        fail_unless (meta_before == vm, "frame %u: a new video meta", n);
+        fail_unless (GST_META_FLAG_IS_SET (vm, GST_META_FLAG_POOLED));
+        reused++;
+      }
+    }
+    g_hash_table_insert (seen, buf, vm ? (gpointer) vm : GINT_TO_POINTER (1));
+    gst_buffer_unref (buf);
+  }
+  /* The pool reuses its buffers: some frames found their meta kept. */
+  fail_unless (reused > 0);
+  g_hash_table_unref (seen);
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
 static Suite *
 zcsrc_suite (void)
 {
@@ -567,6 +652,7 @@ zcsrc_suite (void)
   tcase_add_test (tc, test_buffer_outlives_element_and_producer);
   tcase_add_test (tc, test_frames_go_out_in_pooled_buffers);
   tcase_add_test (tc, test_shared_memory_keeps_its_block);
+  tcase_add_test (tc, test_video_meta_follows_each_frame);
   tcase_add_test (tc, test_unlock_interrupts_wait);
   tcase_add_test (tc, test_timeout_without_producer_errors);
   tcase_add_test (tc, test_producer_gone_is_eos);

@@ -286,6 +286,48 @@ GST_START_TEST (test_wire_metas_round_trip)
 
 GST_END_TEST;
 
+/* A video meta already on the buffer (a pooled buffer's, from its last
+ * frame) is filled again from the record, or removed without one. */
+GST_START_TEST (test_wire_video_meta_filled_again_or_removed)
+{
+  gsize off[GST_VIDEO_MAX_PLANES] = { 0, 1024, 1280 };
+  gint stride[GST_VIDEO_MAX_PLANES] = { 32, 16, 16 };
+  gsize goff[GST_VIDEO_MAX_PLANES] = { 0 };
+  gint gstride[GST_VIDEO_MAX_PLANES] = { 64 };
+  GstBuffer *src = gst_buffer_new_allocate (NULL, 4096, NULL);
+  GstBuffer *dst = gst_buffer_new_allocate (NULL, 4096, NULL);
+  GstBuffer *bare = gst_buffer_new_allocate (NULL, 4096, NULL);
+  struct zc_desc desc;
+  GstVideoMeta *old, *vm;
+
+  old = gst_buffer_add_video_meta_full (dst, GST_VIDEO_FRAME_FLAG_INTERLACED,
+      GST_VIDEO_FORMAT_I420, 32, 32, 3, off, stride);
+  gst_buffer_add_video_meta_full (src, GST_VIDEO_FRAME_FLAG_NONE,
+      GST_VIDEO_FORMAT_GRAY8, 64, 16, 1, goff, gstride);
+  memset (&desc, 0, sizeof desc);
+  gst_zc_desc_set_metas (&desc, src);
+  fail_unless (gst_zc_buffer_add_metas (dst, &desc));
+  fail_unless (gst_buffer_get_n_meta (dst, GST_VIDEO_META_API_TYPE) == 1);
+  vm = gst_buffer_get_video_meta (dst);
+  fail_unless (vm == old);
+  fail_unless_equals_int (vm->format, GST_VIDEO_FORMAT_GRAY8);
+  fail_unless_equals_int (vm->flags, GST_VIDEO_FRAME_FLAG_NONE);
+  fail_unless (vm->width == 64 && vm->height == 16 && vm->n_planes == 1);
+  fail_unless (vm->offset[0] == 0 && vm->stride[0] == 64);
+  fail_unless (vm->offset[1] == 0 && vm->stride[1] == 0);
+
+  memset (&desc, 0, sizeof desc);
+  gst_zc_desc_set_metas (&desc, bare);
+  fail_unless (gst_zc_buffer_add_metas (dst, &desc));
+  fail_unless (gst_buffer_get_video_meta (dst) == NULL);
+
+  gst_buffer_unref (src);
+  gst_buffer_unref (dst);
+  gst_buffer_unref (bare);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_wire_metas_that_do_not_fit_are_dropped)
 {
   GstBuffer *src = gst_buffer_new_allocate (NULL, 64 * 48 * 4, NULL);
@@ -440,6 +482,7 @@ zcwire_suite (void)
   tcase_add_test (tc, test_wire_events_round_trip);
   tcase_add_test (tc, test_wire_events_hostile_blobs_refused);
   tcase_add_test (tc, test_wire_metas_round_trip);
+  tcase_add_test (tc, test_wire_video_meta_filled_again_or_removed);
   tcase_add_test (tc, test_wire_metas_that_do_not_fit_are_dropped);
   tcase_add_test (tc, test_wire_hostile_metas_refused);
   return s;
