@@ -12,23 +12,30 @@ G_BEGIN_DECLS
 int gst_zc_allocator_resize (GstZcAllocator * allocator, guint64 block_size,
     guint n_blocks);
 
-/* zcsrc's buffer pool (gstzcframepool.c) keeps one consumer memory per
- * buffer and points it at frame after frame, instead of a memory per
- * frame (gst_zc_allocator_wrap_frame()).
+/* The buffer pools keep one memory per buffer and point it at block after
+ * block, instead of a memory per frame: zcsrc's (gstzcframepool.c) at
+ * the frames it receives, GstZcBufferPool at the blocks it claims.
  *
  * gst_zc_allocator_new_frame_memory: a READONLY memory of size 0 that holds
- * no frame yet.
+ * no block yet, of either side.
  *
- * gst_zc_memory_set_frame: points @mem, which holds no frame, at @frame
+ * gst_zc_memory_set_frame: points an empty consumer memory at @frame
  * (received from the allocator's consumer), taking over its release:
  * size = desc.size, offset 0.
  *
- * gst_zc_memory_release_frame: releases the frame @mem holds now
- * (zc_consumer_release) and leaves it empty, size 0, for the next
- * gst_zc_memory_set_frame().  Only for a memory nobody else holds: no
- * other buffer, no sub-memory, no mapping. */
+ * gst_zc_memory_claim_block: claims a free block into an empty producer
+ * memory (zc_producer_acquire, waiting up to @timeout_ns), which becomes
+ * what gst_zc_allocator_acquire() returns: writable, size = capacity.
+ * Returns 0 or zc_producer_acquire()'s code.
+ *
+ * gst_zc_memory_release_frame: gives back the block @mem holds now, as its
+ * free would (consumer: zc_consumer_release; producer: release once
+ * published, discard before) and leaves it empty, READONLY, size 0.  Only
+ * for a memory nobody else holds: no other buffer, no sub-memory, no
+ * mapping. */
 GstMemory *gst_zc_allocator_new_frame_memory (GstZcAllocator * allocator);
 void gst_zc_memory_set_frame (GstMemory * mem, const zc_frame_t * frame);
+int gst_zc_memory_claim_block (GstMemory * mem, gint64 timeout_ns);
 void gst_zc_memory_release_frame (GstMemory * mem);
 
 G_END_DECLS

@@ -161,10 +161,33 @@ gst_zc_allocator_new_frame_memory (GstZcAllocator * allocator)
   static const zc_frame_t none;
 
   g_return_val_if_fail (GST_IS_ZC_ALLOCATOR (allocator), NULL);
-  g_return_val_if_fail (allocator->consumer != NULL, NULL);
 
   return GST_MEMORY_CAST (zc_memory_new (allocator,
           GST_MEMORY_FLAG_READONLY, &none, 0, 0, 0));
+}
+
+int
+gst_zc_memory_claim_block (GstMemory * mem, gint64 timeout_ns)
+{
+  GstZcMemory *zmem = (GstZcMemory *) mem;
+  GstZcAllocator *self;
+  int ret;
+
+  g_return_val_if_fail (gst_is_zc_memory (mem) && mem->parent == NULL,
+      -EINVAL);
+  self = GST_ZC_ALLOCATOR (mem->allocator);
+  g_return_val_if_fail (self->producer != NULL, -EINVAL);
+  g_return_val_if_fail (zmem->frame.priv == NULL, -EINVAL);
+
+  ret = zc_producer_acquire (self->producer, &zmem->frame, timeout_ns);
+  if (ret < 0)
+    return ret;
+  /* As gst_zc_allocator_acquire() makes it: writable, the whole block. */
+  zmem->published = FALSE;
+  GST_MINI_OBJECT_FLAG_UNSET (mem, GST_MEMORY_FLAG_READONLY);
+  mem->maxsize = mem->size = zmem->frame.capacity;
+  mem->offset = 0;
+  return 0;
 }
 
 void
@@ -188,6 +211,9 @@ gst_zc_memory_release_frame (GstMemory * mem)
   g_return_if_fail (gst_is_zc_memory (mem) && mem->parent == NULL);
 
   zc_memory_release (GST_ZC_ALLOCATOR (mem->allocator), (GstZcMemory *) mem);
+  ((GstZcMemory *) mem)->published = FALSE;
+  /* Nothing to write into until the next block. */
+  GST_MINI_OBJECT_FLAG_SET (mem, GST_MEMORY_FLAG_READONLY);
   mem->maxsize = mem->size = mem->offset = 0;
 }
 

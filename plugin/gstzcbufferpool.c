@@ -7,18 +7,24 @@
  * its strides and plane offsets from gst_video_info_align(); when the
  * blocks are too small or too few for the config, the producer starts a
  * new pool generation (zc_producer_resize) with blocks that fit.
- * set_active(TRUE) clears flushing; acquire claims a free block and wraps
- * it in a fresh buffer; the sink publishes it; the buffer's last unref
- * comes back through release_buffer, which frees the buffer: the memory's
- * last unref then returns the block, or leaves it to the consumers that
- * still read it.
+ * set_active(TRUE) clears flushing; acquire claims a free block into a
+ * buffer; the sink publishes it; the buffer's last unref comes back
+ * through release_buffer, which gives the block back (to the consumers
+ * that still read it, if published) and keeps the buffer.
  *
- * Nothing is ever recycled, so GstBufferPool's own free-buffer queue, its
+ * What is recycled is the buffer with its one memory and its video meta,
+ * not the block: a kept buffer holds no block (its memory is empty, size
+ * 0) and claims one when acquired again, so nothing is allocated per
+ * frame.  A buffer whose memory is still held elsewhere when it comes
+ * back (a copy, a sub-buffer), or was replaced, is freed instead, and the
+ * memory's last unref returns the block.  The limit on buffers in flight
+ * is the number of free blocks, so GstBufferPool's free-buffer queue, its
  * preallocation of min-buffers (start) and its max-buffers accounting are
- * all bypassed: acquire_buffer, release_buffer, start and stop are ours.
- * The limit on buffers in flight is the number of free blocks.  The base
- * class still counts outstanding buffers, which is what keeps set_config
- * from running while buffers of the old config are alive.
+ * all bypassed: acquire_buffer, reset_buffer, release_buffer, start and
+ * stop are ours, with a queue of kept buffers.  The base class still
+ * counts outstanding buffers, which is what keeps set_config from running
+ * while buffers of the old config are alive; stop empties the queue, so
+ * a new config never meets a buffer of the old one.
  *
  * Flushing: acquire waits for a block in slices of at most 100 ms and
  * looks at this pool's flushing state after each, so set_flushing and
@@ -56,6 +62,7 @@ struct _GstZcBufferPool
   gboolean add_videometa;
   GstVideoInfo info;            /* aligned, when add_videometa */
   guint64 capacity;             /* block capacity last seen, 0 unknown */
+  GstAtomicQueue *kept;         /* buffers back from use, holding no block */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstZcBufferPool, gst_zc_buffer_pool,
@@ -195,6 +202,15 @@ no_blocks:
   return FALSE;
 }
 
+static void
+drop_kept (GstZcBufferPool * self)
+{
+  GstBuffer *buffer;
+
+  while ((buffer = gst_atomic_queue_pop (self->kept)) != NULL)
+    gst_buffer_unref (buffer);
+}
+
 static gboolean
 gst_zc_buffer_pool_start (GstBufferPool * pool)
 {
@@ -206,27 +222,33 @@ gst_zc_buffer_pool_start (GstBufferPool * pool)
 static gboolean
 gst_zc_buffer_pool_stop (GstBufferPool * pool)
 {
-  /* Nothing is queued: blocks of live buffers return on their unref. */
-  (void) pool;
+  /* Blocks of live buffers return on their unref; kept buffers hold none
+   * and are of this config: they go. */
+  drop_kept (GST_ZC_BUFFER_POOL (pool));
   return TRUE;
 }
 
+/* A buffer of this config holding no block yet: one empty memory and, for
+ * video, the config's video meta, both for the buffer's life. */
 static GstBuffer *
-wrap_memory (GstZcBufferPool * self, GstMemory * mem)
+new_buffer (GstZcBufferPool * self)
 {
   GstBuffer *buffer = gst_buffer_new ();
 
-  /* The block may be larger than the config asks (never smaller). */
-  gst_memory_resize (mem, 0, self->size);
-  gst_buffer_append_memory (buffer, mem);
+  gst_buffer_append_memory (buffer,
+      gst_zc_allocator_new_frame_memory (self->allocator));
   if (self->add_videometa) {
     GstVideoInfo *info = &self->info;
+    GstVideoMeta *meta;
 
-    gst_buffer_add_video_meta_full (buffer, GST_VIDEO_FRAME_FLAG_NONE,
+    meta = gst_buffer_add_video_meta_full (buffer, GST_VIDEO_FRAME_FLAG_NONE,
         GST_VIDEO_INFO_FORMAT (info), GST_VIDEO_INFO_WIDTH (info),
         GST_VIDEO_INFO_HEIGHT (info), GST_VIDEO_INFO_N_PLANES (info),
         info->offset, info->stride);
+    /* As GstBufferPool marks the metas of the buffers it allocates. */
+    GST_META_FLAG_SET (meta, GST_META_FLAG_POOLED | GST_META_FLAG_LOCKED);
   }
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   return buffer;
 }
 
@@ -237,15 +259,21 @@ gst_zc_buffer_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
   GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
   gboolean dontwait = params != NULL
       && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
-  GstMemory *mem = NULL;
-  int err = 0;
+  GstBuffer *buf;
+  GstMemory *mem;
+  GstFlowReturn flow;
+  int err;
 
-  while (mem == NULL) {
+  buf = gst_atomic_queue_pop (self->kept);
+  if (buf == NULL)
+    buf = new_buffer (self);
+  mem = gst_buffer_peek_memory (buf, 0);
+
+  for (;;) {
     if (GST_BUFFER_POOL_IS_FLUSHING (pool))
       goto flushing;
-    mem = gst_zc_allocator_acquire (self->allocator,
-        dontwait ? 0 : ACQUIRE_SLICE_NS, &err);
-    if (mem != NULL)
+    err = gst_zc_memory_claim_block (mem, dontwait ? 0 : ACQUIRE_SLICE_NS);
+    if (err == 0)
       break;
     if (err == -EAGAIN && dontwait)
       goto no_block;
@@ -258,21 +286,28 @@ gst_zc_buffer_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
     /* A block of an older generation cannot appear (resize replaces the
      * pool), but a consumer's SCALE_REQUEST resize keeps the block size:
      * never hand out less than the config promised. */
-    gst_memory_unref (mem);
+    gst_zc_memory_release_frame (mem);
     goto error;
   }
-  *buffer = wrap_memory (self, mem);
+  /* The block may be larger than the config asks (never smaller). */
+  mem->size = self->size;
+  *buffer = buf;
   return GST_FLOW_OK;
 
 flushing:
   GST_DEBUG_OBJECT (self, "flushing");
-  return GST_FLOW_FLUSHING;
+  flow = GST_FLOW_FLUSHING;
+  goto keep;
 no_block:
   GST_LOG_OBJECT (self, "no free block");
-  return GST_FLOW_EOS;
+  flow = GST_FLOW_EOS;
+  goto keep;
 error:
   GST_WARNING_OBJECT (self, "cannot acquire a block: %s", zc_strerror (err));
-  return GST_FLOW_ERROR;
+  flow = GST_FLOW_ERROR;
+keep:
+  gst_atomic_queue_push (self->kept, buf);
+  return flow;
 }
 
 static GstFlowReturn
@@ -284,17 +319,52 @@ gst_zc_buffer_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
   return gst_zc_buffer_pool_acquire_buffer (pool, buffer, params);
 }
 
+static gboolean
+remove_unpooled_meta (G_GNUC_UNUSED GstBuffer * buffer, GstMeta ** meta,
+    G_GNUC_UNUSED gpointer user_data)
+{
+  if (!GST_META_FLAG_IS_SET (*meta, GST_META_FLAG_POOLED)) {
+    GST_META_FLAG_UNSET (*meta, GST_META_FLAG_LOCKED);
+    *meta = NULL;
+  }
+  return TRUE;
+}
+
+/* The base class's reset, but its size check: a kept buffer is empty (size
+ * 0), acquire gives it the config's size with its next block. */
 static void
 gst_zc_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
-  /* The buffer is freed right after: nothing to reset. */
   (void) pool;
-  (void) buffer;
+  GST_BUFFER_FLAGS (buffer) &= GST_BUFFER_FLAG_TAG_MEMORY;
+  GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_OFFSET (buffer) = GST_BUFFER_OFFSET_NONE;
+  GST_BUFFER_OFFSET_END (buffer) = GST_BUFFER_OFFSET_NONE;
+  gst_buffer_foreach_meta (buffer, remove_unpooled_meta, NULL);
 }
 
 static void
 gst_zc_buffer_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
+  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
+  GstMemory *mem = NULL;
+
+  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY)
+      && gst_buffer_n_memory (buffer) == 1)
+    mem = gst_buffer_peek_memory (buffer, 0);
+  /* A reference of 1 is this buffer's, which is on its way back: nobody
+   * else can still write or read the block through it.  A deactivated
+   * pool keeps nothing: stop has emptied the queue for good. */
+  if (mem != NULL && mem->allocator == GST_ALLOCATOR_CAST (self->allocator)
+      && mem->parent == NULL && GST_MINI_OBJECT_REFCOUNT_VALUE (mem) == 1
+      && !GST_BUFFER_POOL_IS_FLUSHING (pool)) {
+    gst_zc_memory_release_frame (mem);
+    gst_atomic_queue_push (self->kept, buffer);
+    return;
+  }
+  GST_DEBUG_OBJECT (self, "buffer %p not kept", buffer);
   /* buffer->pool is NULL again (gst_buffer_pool_release_buffer), so this
    * unref really frees it and, with it, its memory's reference. */
   GST_BUFFER_POOL_CLASS (gst_zc_buffer_pool_parent_class)->free_buffer (pool,
@@ -312,8 +382,18 @@ gst_zc_buffer_pool_dispose (GObject * object)
 {
   GstZcBufferPool *self = GST_ZC_BUFFER_POOL (object);
 
+  drop_kept (self);
   gst_clear_object (&self->allocator);
   G_OBJECT_CLASS (gst_zc_buffer_pool_parent_class)->dispose (object);
+}
+
+static void
+gst_zc_buffer_pool_finalize (GObject * object)
+{
+  GstZcBufferPool *self = GST_ZC_BUFFER_POOL (object);
+
+  gst_atomic_queue_unref (self->kept);
+  G_OBJECT_CLASS (gst_zc_buffer_pool_parent_class)->finalize (object);
 }
 
 static void
@@ -323,6 +403,7 @@ gst_zc_buffer_pool_class_init (GstZcBufferPoolClass * klass)
   GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
 
   gobject_class->dispose = gst_zc_buffer_pool_dispose;
+  gobject_class->finalize = gst_zc_buffer_pool_finalize;
   pool_class->get_options = gst_zc_buffer_pool_get_options;
   pool_class->set_config = gst_zc_buffer_pool_set_config;
   pool_class->start = gst_zc_buffer_pool_start;
@@ -337,6 +418,7 @@ static void
 gst_zc_buffer_pool_init (GstZcBufferPool * self)
 {
   gst_video_info_init (&self->info);
+  self->kept = gst_atomic_queue_new (16);
 }
 
 GstBufferPool *

@@ -182,12 +182,141 @@ GST_START_TEST (test_dontwait_on_an_exhausted_pool_gives_eos)
       GST_FLOW_EOS);
   fail_unless (c == NULL);
 
-  /* Not recycled, but its block is free again. */
+  /* Its block is free again. */
   gst_buffer_unref (a);
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &c, &params),
       GST_FLOW_OK);
   gst_buffer_unref (b);
   gst_buffer_unref (c);
+  get_stats (&f, &stats);
+  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS);
+  fixture_close (&f);
+}
+
+GST_END_TEST;
+
+static GQuark
+mark_quark (void)
+{
+  return g_quark_from_static_string ("test-bufferpool-mark");
+}
+
+static void
+set_true (gpointer flag)
+{
+  *(gboolean *) flag = TRUE;
+}
+
+/* Marks @buf: the mark goes with the GstBuffer object, and *@freed turns
+ * TRUE when that object is freed. */
+static void
+mark (GstBuffer * buf, gboolean * freed)
+{
+  *freed = FALSE;
+  gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (buf), mark_quark (), freed,
+      set_true);
+}
+
+static gboolean
+is_marked (GstBuffer * buf, gboolean * freed)
+{
+  return gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (buf),
+      mark_quark ()) == freed;
+}
+
+/* Back from use, a buffer keeps its memory and video meta and gives its
+ * block back; acquired again, it claims a block, writable even after a
+ * publish made the last one READONLY: nothing allocated per frame. */
+GST_START_TEST (test_buffers_are_kept_and_their_blocks_given_back)
+{
+  GstVideoInfo info;
+  GstBuffer *buf, *again;
+  GstMemory *mem;
+  GstVideoMeta *meta;
+  GstMapInfo map;
+  GstCaps *caps;
+  zc_channel_stats_t stats;
+  gboolean freed;
+  guint round;
+  Fixture f;
+
+  fixture_open (&f);
+  caps = gst_caps_from_string (I420_CAPS);
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  gst_caps_unref (caps);
+  configure (&f, I420_CAPS, info.size, 0, 0, TRUE, NULL);
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
+      GST_FLOW_OK);
+  mark (buf, &freed);
+  mem = gst_buffer_peek_memory (buf, 0);
+  meta = gst_buffer_get_video_meta (buf);
+  for (round = 0; round < 3; round++) {
+    GST_BUFFER_PTS (buf) = round;
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    if (round == 1)
+      fail_unless_equals_int (gst_zc_memory_publish (mem, 0), 0);
+    get_stats (&f, &stats);
+    fail_unless_equals_int (stats.pool.n_free, stats.pool.n_blocks - 1);
+    gst_buffer_unref (buf);
+    fail_if (freed);
+    get_stats (&f, &stats);
+    fail_unless_equals_int (stats.pool.n_free, stats.pool.n_blocks);
+
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &again,
+            NULL), GST_FLOW_OK);
+    fail_unless (is_marked (again, &freed));
+    buf = again;
+    fail_unless (gst_buffer_peek_memory (buf, 0) == mem);
+    fail_unless (gst_buffer_get_video_meta (buf) == meta);
+    fail_unless_equals_int (gst_buffer_get_size (buf), info.size);
+    fail_unless (!GST_BUFFER_PTS_IS_VALID (buf));
+    fail_if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
+    fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+    map.data[0] = (guint8) round;
+    gst_buffer_unmap (buf, &map);
+  }
+  gst_buffer_unref (buf);
+  fixture_close (&f);
+  fail_unless (freed);
+}
+
+GST_END_TEST;
+
+/* A buffer whose memory is still held when it comes back is not kept: the
+ * holder keeps the block until its own unref. */
+GST_START_TEST (test_a_buffer_whose_memory_is_held_is_not_kept)
+{
+  GstBuffer *buf, *copy;
+  GstMemory *mem;
+  zc_channel_stats_t stats;
+  gboolean freed;
+  Fixture f;
+
+  fixture_open (&f);
+  configure (&f, NULL, 1000, 0, 0, FALSE, NULL);
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
+      GST_FLOW_OK);
+  mark (buf, &freed);
+  mem = gst_memory_ref (gst_buffer_peek_memory (buf, 0));
+  gst_buffer_unref (buf);
+  fail_unless (freed);
+  get_stats (&f, &stats);
+  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS - 1);
+  gst_memory_unref (mem);
+  get_stats (&f, &stats);
+  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS);
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
+      GST_FLOW_OK);
+  mark (buf, &freed);
+  copy = gst_buffer_copy (buf);
+  gst_buffer_unref (buf);
+  fail_unless (freed);
+  get_stats (&f, &stats);
+  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS - 1);
+  gst_buffer_unref (copy);
   get_stats (&f, &stats);
   fail_unless_equals_int (stats.pool.n_free, N_BLOCKS);
   fixture_close (&f);
@@ -293,6 +422,8 @@ zc_buffer_pool_suite (void)
   tcase_add_test (tc, test_video_buffers_carry_video_meta_in_zc_memory);
   tcase_add_test (tc, test_video_alignment_gives_padded_strides);
   tcase_add_test (tc, test_dontwait_on_an_exhausted_pool_gives_eos);
+  tcase_add_test (tc, test_buffers_are_kept_and_their_blocks_given_back);
+  tcase_add_test (tc, test_a_buffer_whose_memory_is_held_is_not_kept);
   tcase_add_test (tc, test_flushing_wakes_a_blocked_acquire);
   tcase_add_test (tc, test_bigger_size_or_max_starts_a_new_generation);
   return s;
