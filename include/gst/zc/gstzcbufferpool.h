@@ -7,8 +7,11 @@
  * raw video caps.  acquire waits for a free block; it returns
  * GST_FLOW_FLUSHING when the pool flushes and GST_FLOW_EOS with
  * GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT when none is free, as GstBufferPool
- * documents.  Published blocks belong to consumers: a buffer is never
- * recycled, each acquire takes a fresh free block.
+ * documents.  Published blocks belong to consumers: a buffer that comes
+ * back gives its block back and is kept without one (its memory and
+ * video meta stay); each acquire claims a free block into a kept buffer,
+ * so no frame reuses a block a consumer may still read, and nothing is
+ * allocated per frame.
  */
 #ifndef __GST_ZC_BUFFER_POOL_H__
 #define __GST_ZC_BUFFER_POOL_H__
