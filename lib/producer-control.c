@@ -340,6 +340,31 @@ accept_all (zc_producer_t * p)
 }
 
 /* The periodic part: stalled or dead consumers, drained generations. */
+
+/* Whether every consumer admitted to old generation @g has read its queue
+ * there to the end, the marker that moves it on included: one that has
+ * not may still have to open @g (two resizes in a row, the middle one
+ * not yet reached), and a region taken down is refused to new openers.
+ * Removing a consumer frees its queue in every generation; the indices
+ * are the consumer's to write, so a hostile one can only keep @g mapped
+ * here, as holding a block would. */
+static bool
+gen_passed (struct zc_gen *g)
+{
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    struct zc_queue *q = zc_queues_get (g->queues, slot);
+
+    if (q == NULL || atomic_load_explicit (&q->state,
+            memory_order_relaxed) == ZC_QUEUE_FREE)
+      continue;
+    /* Acquire on tail: the consumer's pop of the marker came before. */
+    if (atomic_load_explicit (&q->tail, memory_order_acquire) !=
+        atomic_load_explicit (&q->head, memory_order_relaxed))
+      return false;
+  }
+  return true;
+}
+
 static void
 tick (zc_producer_t * p, struct change_list *changes)
 {
@@ -387,7 +412,8 @@ tick (zc_producer_t * p, struct change_list *changes)
       p->pending[i].sock = -1;
     }
   }
-  /* An old generation goes when its last block came back. */
+  /* An old generation goes when its last block came back and every
+   * consumer has passed through it. */
   link = &p->gen->older;
   while (*link) {
     struct zc_gen *g = *link;
@@ -395,7 +421,7 @@ tick (zc_producer_t * p, struct change_list *changes)
 
     zc_pool_get_stats (g->pool, &st);
     /* Acquire pairs with gen_unref(): no thread here touches it still. */
-    if (st.n_free == st.n_blocks
+    if (st.n_free == st.n_blocks && gen_passed (g)
         && atomic_load_explicit (&g->refs, memory_order_acquire) == 1) {
       *link = g->older;
       zc_producer_gen_free (g);

@@ -256,12 +256,55 @@ test_publish_keep_holds_the_block_until_released (void)
   leave_nothing_behind ();
 }
 
+/* A consumer that sleeps through two resizes in a row still follows: the
+ * middle generation, which it has yet to open, stays until it has passed
+ * through.  (zcsink resizes twice at its first caps, the block size then
+ * the block count, while the consumers that came first wait.)  Before,
+ * the producer took the middle one down at its next tick, as soon as no
+ * block of it was out, and the consumer found it "not ready": a
+ * disconnect. */
+static void
+test_a_consumer_follows_two_resizes_it_slept_through (void)
+{
+  zc_producer_t *p;
+  zc_consumer_t *c;
+  zc_event_t ev;
+  uint64_t n;
+  int ret;
+
+  private_runtime_dir ();
+  p = make_producer ("twice", ZC_POLICY_BLOCK, 4096, 8, 0);
+  c = local_consumer ("twice");
+  while ((ret = zc_consumer_receive (c, &ev, 0)) >= 0)
+    ZC_CHECK (ret != ZC_EVENT_FRAME && ret != ZC_EVENT_DISCONNECTED);
+  ZC_CHECK_EQ (ret, -EAGAIN);
+
+  ZC_CHECK_OK (zc_producer_resize (p, 8192, 8));
+  ZC_CHECK_OK (zc_producer_resize (p, 16384, 8));
+  /* Six of the producer's control ticks (50 ms at most): the middle
+   * generation would go at the first. */
+  usleep (300000);
+  ZC_CHECK_EQ (publish (p, 7, 16384, 10 * SEC), 1);
+
+  ret = zc_consumer_receive (c, &ev, 10 * SEC);
+  ZC_CHECK_EQ (ret, ZC_EVENT_FRAME);
+  ZC_CHECK_EQ (ev.frame.desc.size, 16384);
+  ZC_CHECK (ev.frame.capacity >= 16384);
+  ZC_CHECK (frame_pattern_check (ev.frame.data, 16384, &n));
+  ZC_CHECK_EQ (n, 7);
+  ZC_CHECK_OK (zc_consumer_release (c, &ev.frame));
+  zc_consumer_free (c);
+  zc_producer_free (p);
+  leave_nothing_behind ();
+}
+
 static const zc_test_case tests[] = {
   ZC_TEST (test_eight_consumers_get_every_byte),
   ZC_TEST (test_flush_takes_back_unread_frames),
   ZC_TEST (test_consumer_started_before_producer),
   ZC_TEST (test_late_join_gets_format_and_sticky_first),
   ZC_TEST (test_format_change_starts_new_generation),
+  ZC_TEST (test_a_consumer_follows_two_resizes_it_slept_through),
   ZC_TEST (test_crc_verify_over_the_ring_and_breaker),
   ZC_TEST (test_scale_request_grows_the_pool),
   ZC_TEST (test_publish_keep_holds_the_block_until_released),
