@@ -207,6 +207,11 @@ drop_kept (GstZcBufferPool * self)
 {
   GstBuffer *buffer;
 
+  /* NULL once finalized: the base class deactivates a pool dropped while
+   * active on its way out (1.22: in dispose), which stops it, and the
+   * order of that against our finalize is not ours to rely on. */
+  if (self->kept == NULL)
+    return;
   while ((buffer = gst_atomic_queue_pop (self->kept)) != NULL)
     gst_buffer_unref (buffer);
 }
@@ -392,7 +397,8 @@ gst_zc_buffer_pool_finalize (GObject * object)
 {
   GstZcBufferPool *self = GST_ZC_BUFFER_POOL (object);
 
-  gst_atomic_queue_unref (self->kept);
+  drop_kept (self);
+  g_clear_pointer (&self->kept, gst_atomic_queue_unref);
   G_OBJECT_CLASS (gst_zc_buffer_pool_parent_class)->finalize (object);
 }
 

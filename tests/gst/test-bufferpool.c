@@ -324,6 +324,32 @@ GST_START_TEST (test_a_buffer_whose_memory_is_held_is_not_kept)
 
 GST_END_TEST;
 
+/* The last unref of a pool still active: GstBufferPool deactivates it on
+ * its way out; the kept buffers go with their memories (the leaks
+ * tracer), and every block is free. */
+GST_START_TEST (test_a_pool_dropped_while_active_frees_what_it_kept)
+{
+  GstBuffer *buf;
+  zc_channel_stats_t stats;
+  gboolean freed;
+  Fixture f;
+
+  fixture_open (&f);
+  configure (&f, NULL, 1000, 0, 0, FALSE, NULL);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
+      GST_FLOW_OK);
+  mark (buf, &freed);
+  gst_buffer_unref (buf);
+  fail_if (freed);
+  gst_object_unref (f.pool);
+  fail_unless (freed);
+  get_stats (&f, &stats);
+  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS);
+  gst_object_unref (f.alloc);
+}
+
+GST_END_TEST;
+
 static gpointer
 blocking_acquire (gpointer data)
 {
@@ -424,6 +450,7 @@ zc_buffer_pool_suite (void)
   tcase_add_test (tc, test_dontwait_on_an_exhausted_pool_gives_eos);
   tcase_add_test (tc, test_buffers_are_kept_and_their_blocks_given_back);
   tcase_add_test (tc, test_a_buffer_whose_memory_is_held_is_not_kept);
+  tcase_add_test (tc, test_a_pool_dropped_while_active_frees_what_it_kept);
   tcase_add_test (tc, test_flushing_wakes_a_blocked_acquire);
   tcase_add_test (tc, test_bigger_size_or_max_starts_a_new_generation);
   return s;
