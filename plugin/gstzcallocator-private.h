@@ -33,6 +33,12 @@ int gst_zc_allocator_resize (GstZcAllocator * allocator, guint64 block_size,
  * published, discard before) and leaves it empty, READONLY, size 0.  Only
  * for a memory nobody else holds: no other buffer, no sub-memory, no
  * mapping. */
+/* gst_zc_buffer_peek_own_memory: @buffer's one memory if it is still the
+ * one a pool gave it (no TAG_MEMORY), a parent memory of @allocator, and
+ * held by @buffer alone; else NULL.  For a pool's buffer on its way back,
+ * whose last reference is being dropped: nobody can take a new one. */
+GstMemory *gst_zc_buffer_peek_own_memory (GstBuffer * buffer,
+    GstZcAllocator * allocator);
 GstMemory *gst_zc_allocator_new_frame_memory (GstZcAllocator * allocator);
 void gst_zc_memory_set_frame (GstMemory * mem, const zc_frame_t * frame);
 int gst_zc_memory_claim_block (GstMemory * mem, gint64 timeout_ns);

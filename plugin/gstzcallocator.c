@@ -217,6 +217,23 @@ gst_zc_memory_release_frame (GstMemory * mem)
   mem->maxsize = mem->size = mem->offset = 0;
 }
 
+GstMemory *
+gst_zc_buffer_peek_own_memory (GstBuffer * buffer, GstZcAllocator * allocator)
+{
+  GstMemory *mem;
+
+  if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY)
+      || gst_buffer_n_memory (buffer) != 1)
+    return NULL;
+  mem = gst_buffer_peek_memory (buffer, 0);
+  /* A reference of 1 is @buffer's: no other buffer, sub-memory or holder
+   * can still reach the block through it. */
+  if (mem->allocator != GST_ALLOCATOR_CAST (allocator) || mem->parent != NULL
+      || GST_MINI_OBJECT_REFCOUNT_VALUE (mem) != 1)
+    return NULL;
+  return mem;
+}
+
 gboolean
 gst_is_zc_memory (GstMemory * mem)
 {

@@ -354,17 +354,11 @@ static void
 gst_zc_buffer_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
   GstZcBufferPool *self = GST_ZC_BUFFER_POOL (pool);
-  GstMemory *mem = NULL;
+  GstMemory *mem = gst_zc_buffer_peek_own_memory (buffer, self->allocator);
 
-  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY)
-      && gst_buffer_n_memory (buffer) == 1)
-    mem = gst_buffer_peek_memory (buffer, 0);
-  /* A reference of 1 is this buffer's, which is on its way back: nobody
-   * else can still write or read the block through it.  A deactivated
-   * pool keeps nothing: stop has emptied the queue for good. */
-  if (mem != NULL && mem->allocator == GST_ALLOCATOR_CAST (self->allocator)
-      && mem->parent == NULL && GST_MINI_OBJECT_REFCOUNT_VALUE (mem) == 1
-      && !GST_BUFFER_POOL_IS_FLUSHING (pool)) {
+  /* A deactivated pool keeps nothing: stop has emptied the queue for
+   * good. */
+  if (mem != NULL && !GST_BUFFER_POOL_IS_FLUSHING (pool)) {
     gst_zc_memory_release_frame (mem);
     gst_atomic_queue_push (self->kept, buffer);
     return;

@@ -65,15 +65,9 @@ static void
 gst_zc_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
   GstZcFramePool *self = GST_ZC_FRAME_POOL (pool);
-  GstMemory *mem = NULL;
+  GstMemory *mem = gst_zc_buffer_peek_own_memory (buffer, self->allocator);
 
-  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY)
-      && gst_buffer_n_memory (buffer) == 1)
-    mem = gst_buffer_peek_memory (buffer, 0);
-  /* A reference of 1 is this buffer's, which is on its way back: nobody
-   * else can still read the block, nor take a new reference. */
-  if (mem != NULL && mem->allocator == GST_ALLOCATOR_CAST (self->allocator)
-      && mem->parent == NULL && GST_MINI_OBJECT_REFCOUNT_VALUE (mem) == 1) {
+  if (mem != NULL) {
     GstVideoMeta *vmeta = gst_buffer_get_video_meta (buffer);
 
     gst_zc_memory_release_frame (mem);

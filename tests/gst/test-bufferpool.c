@@ -59,6 +59,16 @@ get_stats (Fixture * f, zc_channel_stats_t * out)
   g_free (stats);
 }
 
+/* Free blocks in the producer's current pool. */
+static guint
+free_blocks (Fixture * f)
+{
+  zc_channel_stats_t stats;
+
+  get_stats (f, &stats);
+  return stats.pool.n_free;
+}
+
 /* Configures the pool and activates it; min and max as given. */
 static void
 configure (Fixture * f, const gchar * caps_str, guint size, guint min,
@@ -82,20 +92,27 @@ configure (Fixture * f, const gchar * caps_str, guint size, guint min,
     gst_caps_unref (caps);
 }
 
+/* The pool configured for I420_CAPS with video meta; @info: its layout. */
+static void
+configure_i420 (Fixture * f, GstVideoInfo * info)
+{
+  GstCaps *caps = gst_caps_from_string (I420_CAPS);
+
+  fail_unless (gst_video_info_from_caps (info, caps));
+  gst_caps_unref (caps);
+  configure (f, I420_CAPS, info->size, 0, 0, TRUE, NULL);
+}
+
 GST_START_TEST (test_video_buffers_carry_video_meta_in_zc_memory)
 {
   GstVideoInfo info;
   GstBuffer *buf;
   GstVideoMeta *meta;
-  GstCaps *caps;
   zc_channel_stats_t stats;
   Fixture f;
 
   fixture_open (&f);
-  caps = gst_caps_from_string (I420_CAPS);
-  fail_unless (gst_video_info_from_caps (&info, caps));
-  gst_caps_unref (caps);
-  configure (&f, I420_CAPS, info.size, 0, 0, TRUE, NULL);
+  configure_i420 (&f, &info);
 
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
       GST_FLOW_OK);
@@ -188,8 +205,7 @@ GST_START_TEST (test_dontwait_on_an_exhausted_pool_gives_eos)
       GST_FLOW_OK);
   gst_buffer_unref (b);
   gst_buffer_unref (c);
-  get_stats (&f, &stats);
-  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS);
+  fail_unless_equals_int (free_blocks (&f), N_BLOCKS);
   fixture_close (&f);
 }
 
@@ -217,6 +233,18 @@ mark (GstBuffer * buf, gboolean * freed)
       set_true);
 }
 
+/* A buffer from the pool, marked. */
+static GstBuffer *
+acquire_marked (Fixture * f, gboolean * freed)
+{
+  GstBuffer *buf = NULL;
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f->pool, &buf, NULL),
+      GST_FLOW_OK);
+  mark (buf, freed);
+  return buf;
+}
+
 static gboolean
 is_marked (GstBuffer * buf, gboolean * freed)
 {
@@ -234,21 +262,15 @@ GST_START_TEST (test_buffers_are_kept_and_their_blocks_given_back)
   GstMemory *mem;
   GstVideoMeta *meta;
   GstMapInfo map;
-  GstCaps *caps;
   zc_channel_stats_t stats;
   gboolean freed;
   guint round;
   Fixture f;
 
   fixture_open (&f);
-  caps = gst_caps_from_string (I420_CAPS);
-  fail_unless (gst_video_info_from_caps (&info, caps));
-  gst_caps_unref (caps);
-  configure (&f, I420_CAPS, info.size, 0, 0, TRUE, NULL);
+  configure_i420 (&f, &info);
 
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
-      GST_FLOW_OK);
-  mark (buf, &freed);
+  buf = acquire_marked (&f, &freed);
   mem = gst_buffer_peek_memory (buf, 0);
   meta = gst_buffer_get_video_meta (buf);
   for (round = 0; round < 3; round++) {
@@ -289,36 +311,27 @@ GST_START_TEST (test_a_buffer_whose_memory_is_held_is_not_kept)
 {
   GstBuffer *buf, *copy;
   GstMemory *mem;
-  zc_channel_stats_t stats;
   gboolean freed;
   Fixture f;
 
   fixture_open (&f);
   configure (&f, NULL, 1000, 0, 0, FALSE, NULL);
 
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
-      GST_FLOW_OK);
-  mark (buf, &freed);
+  buf = acquire_marked (&f, &freed);
   mem = gst_memory_ref (gst_buffer_peek_memory (buf, 0));
   gst_buffer_unref (buf);
   fail_unless (freed);
-  get_stats (&f, &stats);
-  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS - 1);
+  fail_unless_equals_int (free_blocks (&f), N_BLOCKS - 1);
   gst_memory_unref (mem);
-  get_stats (&f, &stats);
-  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS);
+  fail_unless_equals_int (free_blocks (&f), N_BLOCKS);
 
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
-      GST_FLOW_OK);
-  mark (buf, &freed);
+  buf = acquire_marked (&f, &freed);
   copy = gst_buffer_copy (buf);
   gst_buffer_unref (buf);
   fail_unless (freed);
-  get_stats (&f, &stats);
-  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS - 1);
+  fail_unless_equals_int (free_blocks (&f), N_BLOCKS - 1);
   gst_buffer_unref (copy);
-  get_stats (&f, &stats);
-  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS);
+  fail_unless_equals_int (free_blocks (&f), N_BLOCKS);
   fixture_close (&f);
 }
 
@@ -330,21 +343,17 @@ GST_END_TEST;
 GST_START_TEST (test_a_pool_dropped_while_active_frees_what_it_kept)
 {
   GstBuffer *buf;
-  zc_channel_stats_t stats;
   gboolean freed;
   Fixture f;
 
   fixture_open (&f);
   configure (&f, NULL, 1000, 0, 0, FALSE, NULL);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (f.pool, &buf, NULL),
-      GST_FLOW_OK);
-  mark (buf, &freed);
+  buf = acquire_marked (&f, &freed);
   gst_buffer_unref (buf);
   fail_if (freed);
   gst_object_unref (f.pool);
   fail_unless (freed);
-  get_stats (&f, &stats);
-  fail_unless_equals_int (stats.pool.n_free, N_BLOCKS);
+  fail_unless_equals_int (free_blocks (&f), N_BLOCKS);
   gst_object_unref (f.alloc);
 }
 
