@@ -388,7 +388,7 @@ gst_zc_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         }
         *outbuf = gst_zc_src_make_buffer (self, &ev.frame);
         if (*outbuf == NULL) {
-          /* Only a pool stop() deactivated gets here. */
+          /* Only a pool that stop() deactivated gets here. */
           zc_consumer_release (self->consumer, &ev.frame);
           return GST_FLOW_FLUSHING;
         }
