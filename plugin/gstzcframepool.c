@@ -11,8 +11,15 @@
  *
  * A buffer whose memory someone else still holds (a gst_buffer_copy(), a
  * sub-memory, a memory taken into another buffer or ref'd on its own) is
- * not reused: it is tagged, the base class frees it, and the block goes
- * back at the memory's last unref, as it would without a pool.
+ * not reused: it is tagged and freed, and the block goes back at the
+ * memory's last unref, as it would without a pool.
+ *
+ * Returned buffers wait in our own lock-free queue, not the base class's:
+ * GstBufferPool (1.22) takes its GstPoll's mutex on every acquire and
+ * release, and a system call each time its free list goes from empty to
+ * one buffer and back, which is every frame when downstream holds all but
+ * one (an encoder's lookahead, a queue's threshold).  There is no maximum,
+ * so acquire never waits: an empty queue makes a new buffer.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -26,18 +33,12 @@
 GST_DEBUG_CATEGORY_STATIC (gst_zc_frame_pool_debug);
 #define GST_CAT_DEFAULT gst_zc_frame_pool_debug
 
-/* Buffers made when the pool starts.  A consumer that drops each frame
- * before the next one uses two of them; above one free buffer the base
- * class's free list needs no system call to hand one out (1.22 wakes its
- * GstPoll only on the first free buffer).  More are made as downstream
- * holds more. */
-#define PREALLOCATED 4
-
 struct _GstZcFramePool
 {
   GstBufferPool parent;
 
   GstZcAllocator *allocator;
+  GstAtomicQueue *kept;         /* returned buffers, memory released */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstZcFramePool, gst_zc_frame_pool,
@@ -56,9 +57,52 @@ gst_zc_frame_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
     return GST_FLOW_ERROR;
   *buffer = gst_buffer_new ();
   gst_buffer_append_memory (*buffer, mem);
-  /* The state the base class expects a buffer back in: memory untouched. */
+  /* Memory untouched, as reset_buffer leaves a buffer it keeps. */
   GST_BUFFER_FLAG_UNSET (*buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   return GST_FLOW_OK;
+}
+
+static void
+drop_kept (GstZcFramePool * self)
+{
+  GstBuffer *buffer;
+
+  /* NULL once finalized: the base class deactivates a pool dropped while
+   * active on its way out (1.22: in dispose), which stops it. */
+  if (self->kept == NULL)
+    return;
+  while ((buffer = gst_atomic_queue_pop (self->kept)) != NULL)
+    gst_buffer_unref (buffer);
+}
+
+static gboolean
+gst_zc_frame_pool_start (G_GNUC_UNUSED GstBufferPool * pool)
+{
+  /* Nothing made ahead: acquire makes what downstream turns out to hold. */
+  return TRUE;
+}
+
+static gboolean
+gst_zc_frame_pool_stop (GstBufferPool * pool)
+{
+  /* Free buffers hold no frame; those downstream are freed on return
+   * (release_buffer keeps nothing while the pool is inactive). */
+  drop_kept (GST_ZC_FRAME_POOL (pool));
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_zc_frame_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  GstZcFramePool *self = GST_ZC_FRAME_POOL (pool);
+
+  if (GST_BUFFER_POOL_IS_FLUSHING (pool))
+    return GST_FLOW_FLUSHING;
+  *buffer = gst_atomic_queue_pop (self->kept);
+  if (*buffer != NULL)
+    return GST_FLOW_OK;
+  return gst_zc_frame_pool_alloc_buffer (pool, buffer, params);
 }
 
 static void
@@ -84,6 +128,23 @@ gst_zc_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
       buffer);
 }
 
+static void
+gst_zc_frame_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  GstZcFramePool *self = GST_ZC_FRAME_POOL (pool);
+
+  /* An inactive pool keeps nothing: stop has emptied the queue for good. */
+  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY)
+      && !GST_BUFFER_POOL_IS_FLUSHING (pool)) {
+    gst_atomic_queue_push (self->kept, buffer);
+    return;
+  }
+  /* buffer->pool is NULL again (gst_buffer_pool_release_buffer): this
+   * unref frees it, and with it its reference on the memory. */
+  GST_BUFFER_POOL_CLASS (gst_zc_frame_pool_parent_class)->free_buffer (pool,
+      buffer);
+}
+
 GstBuffer *
 gst_zc_frame_pool_wrap (GstBufferPool * pool, const zc_frame_t * frame)
 {
@@ -96,7 +157,7 @@ gst_zc_frame_pool_wrap (GstBufferPool * pool, const zc_frame_t * frame)
   g_return_val_if_fail (GST_IS_ZC_FRAME_POOL (pool), NULL);
   g_return_val_if_fail (frame != NULL, NULL);
 
-  /* No maximum: never waits; only an inactive pool refuses. */
+  /* Never waits; only an inactive pool refuses. */
   ret = gst_buffer_pool_acquire_buffer (pool, &buf, &params);
   if (ret != GST_FLOW_OK) {
     GST_DEBUG_OBJECT (pool, "no buffer: %s", gst_flow_get_name (ret));
@@ -122,10 +183,10 @@ gst_zc_frame_pool_new (GstZcAllocator * allocator)
   self->allocator = gst_object_ref (allocator);
   pool = GST_BUFFER_POOL_CAST (self);
 
-  /* Size 0: what an empty memory has, so that the base class keeps the
-   * buffers that come back with their memory released. */
+  /* The config is the base class's bookkeeping only: size 0 (an empty
+   * memory's), no minimum, no maximum. */
   config = gst_buffer_pool_get_config (pool);
-  gst_buffer_pool_config_set_params (config, NULL, 0, PREALLOCATED, 0);
+  gst_buffer_pool_config_set_params (config, NULL, 0, 0, 0);
   if (!gst_buffer_pool_set_config (pool, config)
       || !gst_buffer_pool_set_active (pool, TRUE)) {
     GST_ERROR_OBJECT (self, "could not start the pool");
@@ -140,6 +201,8 @@ gst_zc_frame_pool_finalize (GObject * object)
 {
   GstZcFramePool *self = GST_ZC_FRAME_POOL (object);
 
+  drop_kept (self);
+  g_clear_pointer (&self->kept, gst_atomic_queue_unref);
   gst_clear_object (&self->allocator);
   G_OBJECT_CLASS (gst_zc_frame_pool_parent_class)->finalize (object);
 }
@@ -151,11 +214,16 @@ gst_zc_frame_pool_class_init (GstZcFramePoolClass * klass)
   GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
 
   gobject_class->finalize = gst_zc_frame_pool_finalize;
+  pool_class->start = gst_zc_frame_pool_start;
+  pool_class->stop = gst_zc_frame_pool_stop;
+  pool_class->acquire_buffer = gst_zc_frame_pool_acquire_buffer;
   pool_class->alloc_buffer = gst_zc_frame_pool_alloc_buffer;
   pool_class->reset_buffer = gst_zc_frame_pool_reset_buffer;
+  pool_class->release_buffer = gst_zc_frame_pool_release_buffer;
 }
 
 static void
-gst_zc_frame_pool_init (G_GNUC_UNUSED GstZcFramePool * self)
+gst_zc_frame_pool_init (GstZcFramePool * self)
 {
+  self->kept = gst_atomic_queue_new (16);
 }

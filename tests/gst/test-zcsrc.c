@@ -488,6 +488,80 @@ GST_START_TEST (test_frames_go_out_in_pooled_buffers)
 
 GST_END_TEST;
 
+#define HELD 8
+
+/* Downstream that keeps many frames (an encoder's lookahead) and then
+ * gives them back: the pool grows to what is held, takes every buffer
+ * back with its block, and reuses exactly those buffers afterwards.
+ * Buffers still out when the element stops are freed on their return,
+ * their blocks back at the producer. */
+GST_START_TEST (test_held_buffers_come_back)
+{
+  GstHarness *h = make_src ("zcsrc-held", NULL);
+  zc_producer_t *p = make_producer ("zcsrc-held", FORMAT);
+  GHashTable *made = g_hash_table_new (NULL, NULL);
+  GstBuffer *held[HELD];
+  guint n, i, blocks;
+
+  g_object_set (h->element, "max-held", HELD, NULL);
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  blocks = free_blocks (p);
+  fail_unless (blocks > HELD);
+
+  for (n = 0; n < HELD; n++) {
+    publish (p, n);
+    held[n] = gst_harness_pull (h);
+    fail_unless (held[n] != NULL);
+    check_frame (held[n], n);
+    fail_unless (g_hash_table_add (made, held[n]), "buffer %u twice", n);
+  }
+  fail_unless_equals_int (free_blocks (p), blocks - HELD);
+  for (i = 0; i < HELD; i++)
+    gst_buffer_unref (held[i]);
+  fail_unless_equals_int (free_blocks (p), blocks);
+
+  /* Held all at once again, then one at a time: only known buffers. */
+  for (i = 0; i < HELD; i++, n++) {
+    publish (p, n);
+    held[i] = gst_harness_pull (h);
+    check_frame (held[i], n);
+    fail_unless (g_hash_table_contains (made, held[i]), "frame %u: a new "
+        "buffer while %u were free", n, HELD - i);
+  }
+  for (i = 0; i < HELD; i++)
+    gst_buffer_unref (held[i]);
+  for (i = 0; i < 2 * HELD; i++, n++) {
+    GstBuffer *buf;
+
+    publish (p, n);
+    buf = gst_harness_pull (h);
+    check_frame (buf, n);
+    fail_unless (g_hash_table_contains (made, buf), "frame %u: a new buffer",
+        n);
+    gst_buffer_unref (buf);
+  }
+
+  /* Two frames still downstream when the element stops. */
+  for (i = 0; i < 2; i++, n++) {
+    publish (p, n);
+    held[i] = gst_harness_pull (h);
+  }
+  gst_harness_teardown (h);
+  fail_unless_equals_int (free_blocks (p), blocks - 2);
+  check_frame (held[0], n - 2);
+  gst_buffer_unref (held[0]);
+  fail_unless_equals_int (free_blocks (p), blocks - 1);
+  check_frame (held[1], n - 1);
+  gst_buffer_unref (held[1]);
+  fail_unless_equals_int (free_blocks (p), blocks);
+
+  g_hash_table_unref (made);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
 /* A pooled buffer whose memory is still held elsewhere when it comes back
  * (a copy of the buffer, a sub-buffer, the memory itself) must not give
  * its block back: the holder still reads it.  The producer goes round its
@@ -651,6 +725,7 @@ zcsrc_suite (void)
   tcase_add_test (tc, test_receives_frames_caps_and_eos);
   tcase_add_test (tc, test_buffer_outlives_element_and_producer);
   tcase_add_test (tc, test_frames_go_out_in_pooled_buffers);
+  tcase_add_test (tc, test_held_buffers_come_back);
   tcase_add_test (tc, test_shared_memory_keeps_its_block);
   tcase_add_test (tc, test_video_meta_follows_each_frame);
   tcase_add_test (tc, test_unlock_interrupts_wait);
