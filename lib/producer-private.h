@@ -69,6 +69,7 @@ struct zc_producer
   char path[ZC_SOCKET_PATH_MAX + 1];
   int listen_fd;
   int wake_fd;                  /* eventfd that stops the control thread */
+  int epoll_fd;                 /* what the control thread waits on */
   /* The channel's doorbell, an eventfd every consumer watches (edge
    * triggered, never read): one write wakes every consumer that sleeps,
    * however many there are. */

@@ -152,7 +152,7 @@ zc_producer_new (const zc_producer_config_t * config, zc_producer_t ** out)
     return -ENOMEM;
   p->cfg = *config;
   p->doorbell = -1;
-  p->listen_fd = p->wake_fd = p->janitor_fd = -1;
+  p->listen_fd = p->wake_fd = p->epoll_fd = p->janitor_fd = -1;
   for (unsigned i = 0; i < ZC_MAX_PARTICIPANTS; i++)
     p->consumers[i].sock = -1;
   if (config->name)
