@@ -454,6 +454,15 @@ zc_consumer_get_stats (zc_consumer_t * c, zc_channel_stats_t * stats)
   return 0;
 }
 
+uint64_t
+zc_consumer_drops (const zc_consumer_t * c)
+{
+  /* Relaxed: a counter for display, it orders nothing.  The producer
+   * writes it; a hostile one can only make our figure wrong. */
+  return c && c->gen ? atomic_load_explicit (&c->gen->queue->dropped,
+      memory_order_relaxed) : 0;
+}
+
 const char *
 zc_consumer_last_error (const zc_consumer_t * c)
 {

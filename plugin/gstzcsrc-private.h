@@ -52,7 +52,6 @@ struct _GstZcSrc
   GstEvent *pending[N_PENDING];
   GstSegment producer_segment;  /* TIME, or UNDEFINED when none came */
   GstClockTime producer_base;   /* NONE until a GST_ZC_STICKY_CLOCK blob */
-  guint64 stats_refreshed;
 
   /* the keepalive thread, while PAUSED (keepalive_lock) */
   GMutex keepalive_lock;

@@ -27,8 +27,6 @@
 /* How long one receive may block: bounds how late the producer timeout is
  * noticed.  unlock does not depend on it (cancel wakes the receive). */
 #define SLICE_NS (100 * GST_MSECOND)
-/* How often the drop counter is read from shared memory. */
-#define STATS_REFRESH_NS (100 * GST_MSECOND)
 
 /* Buffer flags that mean something in another process.  Mini-object flags
  * (lockable, read-only lock) and TAG_MEMORY are ours to manage. */
@@ -39,27 +37,15 @@
     | GST_BUFFER_FLAG_DROPPABLE | GST_BUFFER_FLAG_DELTA_UNIT \
     | GST_BUFFER_FLAG_SYNC_AFTER | GST_BUFFER_FLAG_NON_DROPPABLE)
 
-/* Our own drop count lives in the producer's per-consumer entry. */
+/* Our drop count, from our own queue: one load, so every frame. */
 static void
-gst_zc_src_refresh_drops (GstZcSrc * self)
+gst_zc_src_update_drops (GstZcSrc * self)
 {
-  zc_channel_stats_t st;
-  int slot = zc_consumer_slot (self->consumer);
-  guint i, n;
+  guint64 drops = zc_consumer_drops (self->consumer);
 
-  self->stats_refreshed = zc_now_ns ();
-  if (slot < 0 || zc_consumer_get_stats (self->consumer, &st) < 0)
-    return;
-  n = MIN (st.n_consumers, ZC_CHANNEL_MAX_CONSUMERS);
-  for (i = 0; i < n; i++) {
-    if (st.consumers[i].slot == (guint32) slot
-        && st.consumers[i].pid == (gint32) getpid ()) {
-      GST_OBJECT_LOCK (self);
-      self->drops = st.consumers[i].drops;
-      GST_OBJECT_UNLOCK (self);
-      break;
-    }
-  }
+  GST_OBJECT_LOCK (self);
+  self->drops = drops;
+  GST_OBJECT_UNLOCK (self);
 }
 
 static void
@@ -234,6 +220,7 @@ gst_zc_src_make_buffer (GstZcSrc * self, const zc_frame_t * frame)
   GstClockTimeDiff clock_diff = 0;
   GstClockTime base_time = 0;
   GstBuffer *buf;
+  guint64 drops;
 
   buf = gst_zc_frame_pool_wrap (self->frame_pool, frame);
   if (buf == NULL)
@@ -274,13 +261,13 @@ gst_zc_src_make_buffer (GstZcSrc * self, const zc_frame_t * frame)
     GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": a meta was refused",
         d->sequence);
 
+  drops = zc_consumer_drops (self->consumer);
   GST_OBJECT_LOCK (self);
   self->frames++;
   self->bytes += d->size;
   self->generation = d->generation;
+  self->drops = drops;
   GST_OBJECT_UNLOCK (self);
-  if (zc_now_ns () - self->stats_refreshed >= STATS_REFRESH_NS)
-    gst_zc_src_refresh_drops (self);
   return buf;
 }
 
@@ -397,7 +384,7 @@ gst_zc_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         gst_zc_src_on_flush (self);
         break;
       case ZC_EVENT_EOS:
-        gst_zc_src_refresh_drops (self);
+        gst_zc_src_update_drops (self);
         if (reconnect) {
           GST_INFO_OBJECT (self, "end of stream; waiting for what follows");
           break;

@@ -153,7 +153,6 @@ gst_zc_src_start (GstBaseSrc * bsrc)
   self->discont = TRUE;
   self->have_sequence = FALSE;
   self->producer_base = GST_CLOCK_TIME_NONE;
-  self->stats_refreshed = 0;
   gst_segment_init (&self->producer_segment, GST_FORMAT_UNDEFINED);
   gst_zc_src_clear_pending (self);
 

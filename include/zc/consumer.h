@@ -194,6 +194,19 @@ int zc_consumer_get_stats (zc_consumer_t * consumer,
     zc_channel_stats_t * stats);
 
 /**
+ * zc_consumer_drops:
+ * @consumer: a consumer
+ *
+ * The frames the producer could not queue for us (drop policy, our queue
+ * full), as the current generation's queue counts them: the figure
+ * zc_consumer_get_stats() gives for our slot, read from our queue alone,
+ * cheap enough for every frame.  Same thread as zc_consumer_receive().
+ *
+ * Returns: the count, or 0 when not attached.
+ */
+uint64_t zc_consumer_drops (const zc_consumer_t * consumer);
+
+/**
  * zc_consumer_last_error:
  * @consumer: a consumer
  *

@@ -256,6 +256,48 @@ test_publish_keep_holds_the_block_until_released (void)
   leave_nothing_behind ();
 }
 
+/* Drop policy: what the producer could not queue for a consumer is that
+ * consumer's drop count, the same from its own queue (zc_consumer_drops)
+ * as from the channel's stats. */
+static void
+test_consumer_counts_its_drops (void)
+{
+  zc_consumer_config_t cfg;
+  zc_channel_stats_t st;
+  zc_consumer_t *c;
+  zc_producer_t *p;
+  zc_event_t ev;
+
+  private_runtime_dir ();
+  p = make_producer ("drops", ZC_POLICY_DROP, 4096, 16, 0);
+  zc_consumer_config_init (&cfg);
+  cfg.name = "drops";
+  cfg.max_held = 2;
+  ZC_CHECK_OK (zc_consumer_new (&cfg, &c));
+  ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 20 * SEC), ZC_EVENT_CONNECTED);
+  ZC_CHECK_EQ (zc_consumer_drops (c), 0);
+
+  /* Nothing read: two frames fit, the next five are missed. */
+  for (uint64_t n = 0; n < 7; n++)
+    ZC_CHECK_EQ (publish (p, n, 4096, 10 * SEC), n < 2 ? 1 : 0);
+  ZC_CHECK_EQ (zc_consumer_drops (c), 5);
+  ZC_CHECK_OK (zc_consumer_get_stats (c, &st));
+  ZC_CHECK_EQ (st.n_consumers, 1);
+  ZC_CHECK_EQ (st.consumers[0].drops, 5);
+
+  for (int i = 0; i < 2; i++) {
+    ZC_CHECK_EQ (zc_consumer_receive (c, &ev, 10 * SEC), ZC_EVENT_FRAME);
+    ZC_CHECK_OK (zc_consumer_release (c, &ev.frame));
+  }
+  ZC_CHECK_EQ (publish (p, 7, 4096, 10 * SEC), 1);
+  ZC_CHECK_EQ (zc_consumer_drops (c), 5);
+  ZC_CHECK_EQ (zc_consumer_drops (NULL), 0);
+
+  zc_consumer_free (c);
+  zc_producer_free (p);
+  leave_nothing_behind ();
+}
+
 /* Mappings of libzc segments in this process (/proc/self/maps lines of a
  * "zc:" memfd): each generation a producer or consumer here holds adds
  * its own. */
@@ -330,6 +372,7 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_crc_verify_over_the_ring_and_breaker),
   ZC_TEST (test_scale_request_grows_the_pool),
   ZC_TEST (test_publish_keep_holds_the_block_until_released),
+  ZC_TEST (test_consumer_counts_its_drops),
 };
 
 int

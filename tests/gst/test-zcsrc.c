@@ -562,6 +562,71 @@ GST_START_TEST (test_held_buffers_come_back)
 
 GST_END_TEST;
 
+static guint64
+stats_field (GstElement * src, const gchar * field)
+{
+  GstStructure *stats;
+  guint64 v = G_MAXUINT64;
+
+  g_object_get (src, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, field, &v));
+  gst_structure_free (stats);
+  return v;
+}
+
+/* A drop-policy producer misses frames for a consumer at its max-held:
+ * zcsrc's stats count them, as the producer does, with the next frame. */
+GST_START_TEST (test_stats_count_drops)
+{
+  GstHarness *h = make_src ("zcsrc-drops", NULL);
+  zc_producer_config_t cfg;
+  zc_channel_stats_t st;
+  zc_producer_t *p;
+  GstBuffer *held[2];
+  guint n;
+
+  zc_producer_config_init (&cfg);
+  cfg.name = "zcsrc-drops";
+  cfg.policy = ZC_POLICY_DROP;
+  fail_unless_equals_int (zc_producer_new (&cfg, &p), 0);
+  fail_unless_equals_int (zc_producer_set_format (p, FORMAT,
+          strlen (FORMAT) + 1), 0);
+  g_object_set (h->element, "max-held", 2, NULL);
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+
+  for (n = 0; n < 2; n++) {
+    publish (p, n);
+    held[n] = gst_harness_pull (h);
+  }
+  /* Both held: the next three are missed (publish() wants them in). */
+  for (; n < 5; n++) {
+    zc_frame_t frame;
+
+    fail_unless_equals_int (zc_producer_acquire (p, &frame, WAIT_NS), 0);
+    frame.desc.size = FRAME_SIZE;
+    fail_unless_equals_int (zc_producer_publish (p, &frame, WAIT_NS), 0);
+  }
+  fail_unless_equals_uint64 (stats_field (h->element, "drops"), 0);
+  gst_buffer_unref (held[0]);
+  gst_buffer_unref (held[1]);
+  publish (p, n);
+  held[0] = gst_harness_pull (h);
+  fail_unless_equals_uint64 (GST_BUFFER_OFFSET (held[0]), n);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (held[0], GST_BUFFER_FLAG_DISCONT));
+  fail_unless_equals_uint64 (stats_field (h->element, "drops"), 3);
+  fail_unless_equals_uint64 (stats_field (h->element, "frames"), 3);
+  zc_producer_get_stats (p, &st);
+  fail_unless_equals_int (st.n_consumers, 1);
+  fail_unless_equals_uint64 (st.consumers[0].drops, 3);
+  gst_buffer_unref (held[0]);
+
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
 /* A pooled buffer whose memory is still held elsewhere when it comes back
  * (a copy of the buffer, a sub-buffer, the memory itself) must not give
  * its block back: the holder still reads it.  The producer goes round its
@@ -726,6 +791,7 @@ zcsrc_suite (void)
   tcase_add_test (tc, test_buffer_outlives_element_and_producer);
   tcase_add_test (tc, test_frames_go_out_in_pooled_buffers);
   tcase_add_test (tc, test_held_buffers_come_back);
+  tcase_add_test (tc, test_stats_count_drops);
   tcase_add_test (tc, test_shared_memory_keeps_its_block);
   tcase_add_test (tc, test_video_meta_follows_each_frame);
   tcase_add_test (tc, test_unlock_interrupts_wait);
