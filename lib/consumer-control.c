@@ -152,6 +152,22 @@ zc_consumer_detach (zc_consumer_t * c)
 
 /* Reads the next control message, which must be number ctl_seq + 1.
  * Returns its length or a negative code; fds as zc_wire_recv(). */
+/* The REFUSE message of length @n in c->msg: its reason becomes our last
+ * error.  Returns its code. */
+static int
+take_refusal (zc_consumer_t * c, int n)
+{
+  struct zc_wire_refuse r;
+
+  if (n < (int) sizeof (r))
+    return -EPROTO;
+  memcpy (&r, c->msg, sizeof (r));
+  set_error (c, (const char *) c->msg + sizeof (r),
+      r.reason_len <= n - sizeof (r) ? r.reason_len : n - sizeof (r));
+  /* Only codes of ours: a producer cannot make us report success. */
+  return r.code < 0 && r.code > ZC_ERROR_LAST ? r.code : ZC_EREFUSED;
+}
+
 static int
 read_control (zc_consumer_t * c, int fds[ZC_WIRE_MAX_FDS], unsigned *n_fds)
 {
@@ -164,16 +180,8 @@ read_control (zc_consumer_t * c, int fds[ZC_WIRE_MAX_FDS], unsigned *n_fds)
     return n == -ETIMEDOUT ? -EPROTO : n;
   memcpy (&h, c->msg, sizeof (h));
   if (h.type == ZC_WIRE_REFUSE) {
-    struct zc_wire_refuse r;
-
     zc_wire_close_fds (fds, n_fds);
-    if (n < (int) sizeof (r))
-      return -EPROTO;
-    memcpy (&r, c->msg, sizeof (r));
-    set_error (c, (const char *) c->msg + sizeof (r),
-        r.reason_len <= n - sizeof (r) ? r.reason_len : n - sizeof (r));
-    /* Only codes of ours: a producer cannot make us report success. */
-    return r.code < 0 && r.code > ZC_ERROR_LAST ? r.code : ZC_EREFUSED;
+    return take_refusal (c, n);
   }
   if (h.type != ZC_WIRE_BYE && h.type != ZC_WIRE_WELCOME
       && h.ctl_seq != c->ctl_seq + 1) {
@@ -269,6 +277,35 @@ sticky_event (zc_consumer_t * c, int n)
       (size_t) n - sizeof (s));
 }
 
+/* Messages read past a generation that would not open, looking for the
+ * reason: what a producer sends between two ticks is far fewer. */
+#define REFUSAL_LOOKAHEAD 256
+
+/* A generation we were sent would not open (@failed): the producer has
+ * taken it down, which it does under a consumer only once it has let that
+ * consumer go (evicted it, e.g. for staying behind).  Its reason is
+ * further on in the socket, after the messages sent meanwhile: read on to
+ * it, without waiting for anything not sent yet. */
+static int
+refusal_behind (zc_consumer_t * c, int failed)
+{
+  for (unsigned i = 0; i < REFUSAL_LOOKAHEAD; i++) {
+    struct zc_wire_header h;
+    int fds[ZC_WIRE_MAX_FDS];
+    unsigned n_fds;
+    int n;
+
+    n = zc_wire_recv (c->sock, 0, c->msg, sizeof (c->msg), fds, &n_fds);
+    zc_wire_close_fds (fds, &n_fds);
+    if (n < (int) sizeof (h))
+      break;
+    memcpy (&h, c->msg, sizeof (h));
+    if (h.type == ZC_WIRE_REFUSE)
+      return take_refusal (c, n);
+  }
+  return failed;
+}
+
 /* Handles one control message whose marker we reached. */
 int
 zc_consumer_apply_control (zc_consumer_t * c)
@@ -296,7 +333,7 @@ zc_consumer_apply_control (zc_consumer_t * c)
     case ZC_WIRE_GENERATION:
       ret = open_generation (c, n, fds, &n_fds, &g);
       if (ret < 0)
-        return ret;
+        return refusal_behind (c, ret);
       /* Everything before the marker came from the old queue; the old
        * generation lives on while its frames are held. */
       pthread_mutex_lock (&c->gen_lock);

@@ -425,6 +425,20 @@ zc_pool_reclaim_participant (zc_pool_t * pool, unsigned slot)
   return count;
 }
 
+uint64_t
+zc_pool_holders (const zc_pool_t * pool)
+{
+  uint64_t mask = 0;
+
+  if (pool == NULL)
+    return 0;
+  /* Relaxed: a snapshot for a decision that is made again later (the
+   * control thread's next tick), as zc_pool_get_stats(). */
+  for (uint32_t i = 0; i < pool->n_blocks; i++)
+    mask |= atomic_load_explicit (&pool->ctl[i].holders, memory_order_relaxed);
+  return mask;
+}
+
 void
 zc_pool_set_flushing (zc_pool_t * pool, bool flushing)
 {

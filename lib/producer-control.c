@@ -404,6 +404,45 @@ gen_passed (struct zc_gen *g)
   return true;
 }
 
+/* Old generations stay while a consumer is in one, and a consumer that
+ * stops reading (a paused pipeline, drop policy) would keep every one made
+ * after it stopped: a whole pool per format change, without end.  Past
+ * ZC_OLD_GENERATIONS_MAX, whoever is still in the oldest (an unread entry
+ * in its queue there, or a block of it held) is evicted; a zcsrc with
+ * reconnect comes back in the current one.  The generation then goes like
+ * any other, once the producer's own frames of it are back. */
+static void
+bound_generations (zc_producer_t * p, struct change_list *changes)
+{
+  struct zc_gen *oldest = NULL;
+  uint64_t laggards;
+  unsigned n = 0;
+
+  for (struct zc_gen * g = p->gen->older; g; g = g->older, n++)
+    oldest = g;
+  if (n <= ZC_OLD_GENERATIONS_MAX)
+    return;
+  laggards = zc_pool_holders (oldest->pool);
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    struct zc_queue *q = zc_queues_get (oldest->queues, slot);
+
+    if (q != NULL && atomic_load_explicit (&q->state,
+            memory_order_relaxed) != ZC_QUEUE_FREE
+        && atomic_load_explicit (&q->tail, memory_order_relaxed) !=
+        atomic_load_explicit (&q->head, memory_order_relaxed))
+      laggards |= UINT64_C (1) << slot;
+  }
+  laggards &= p->active_mask;
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
+    if (laggards & (UINT64_C (1) << slot)) {
+      pid_t pid = zc_producer_remove_consumer (p, slot, ZC_EEVICTED,
+          "evicted: stopped reading while the format kept changing "
+          "(the old pools it held up are freed)");
+      note_change (changes, ZC_CONSUMER_EVICTED, slot, pid);
+    }
+  }
+}
+
 static void
 tick (zc_producer_t * p, struct change_list *changes)
 {
@@ -453,6 +492,7 @@ tick (zc_producer_t * p, struct change_list *changes)
   }
   /* An old generation goes when its last block came back and every
    * consumer has passed through it. */
+  bound_generations (p, changes);
   link = &p->gen->older;
   while (*link) {
     struct zc_gen *g = *link;

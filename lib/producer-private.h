@@ -20,6 +20,9 @@
 #define ZC_SCALE_MAX 1024u
 /* Connections that have not said HELLO yet, and how long they may wait. */
 #define ZC_PENDING_MAX 16u
+/* Old generations kept for consumers still in them; past this many, those
+ * in the oldest are evicted (producer-control.c, bound_generations). */
+#define ZC_OLD_GENERATIONS_MAX 4u
 #define ZC_PENDING_TIMEOUT_NS 2000000000ull
 
 /* One pool generation: a region of its own. */

@@ -315,6 +315,17 @@ void zc_pool_reset_trip (zc_pool_t * pool);
  */
 void zc_pool_get_stats (const zc_pool_t * pool, zc_pool_stats_t * stats);
 
+/**
+ * zc_pool_holders:
+ * @pool: a pool
+ *
+ * The participants that hold a reference on any block: the union of the
+ * blocks' holder masks (bit N for slot N), scanned, a snapshot.
+ *
+ * Returns: the mask, 0 for a %NULL pool.
+ */
+uint64_t zc_pool_holders (const zc_pool_t * pool);
+
 /** zc_pool_block_header: Returns: block @index's header (no bounds check). */
 struct zc_block_header *zc_pool_block_header (const zc_pool_t * pool,
     uint32_t index);

@@ -362,6 +362,96 @@ test_a_consumer_follows_two_resizes_it_slept_through (void)
   leave_nothing_behind ();
 }
 
+static unsigned
+n_consumers (zc_producer_t * p)
+{
+  zc_channel_stats_t st;
+
+  zc_producer_get_stats (p, &st);
+  return st.n_consumers;
+}
+
+/* A consumer that stops reading (drop policy, kept alive as a paused
+ * zcsrc keeps itself) would hold every generation made after it stopped:
+ * past ZC_OLD_GENERATIONS_MAX (4) the producer evicts it, and all old
+ * generations go.  A consumer that reads follows every change. */
+static void
+test_a_consumer_that_stopped_reading_holds_four_generations_at_most (void)
+{
+  zc_consumer_t *reader, *paused;
+  zc_producer_t *p;
+  zc_event_t ev;
+  zc_frame_t held;
+  uint64_t n, deadline;
+  int ret, maps;
+
+  private_runtime_dir ();
+  p = make_producer ("paused", ZC_POLICY_DROP, 4096, 8, 0);
+  maps = count_segment_maps ();
+  ZC_CHECK (maps > 0);
+  reader = local_consumer ("paused");
+  paused = local_consumer ("paused");
+  ZC_CHECK_EQ (zc_producer_wait_consumers (p, 2, 10 * SEC), 2);
+  /* Attached, and a block held in the first generation. */
+  ZC_CHECK_EQ (publish (p, 0, 4096, 10 * SEC), 2);
+  while ((ret = zc_consumer_receive (reader, &ev, 10 * SEC)) != ZC_EVENT_FRAME)
+    ZC_CHECK (ret >= 0 && ret != ZC_EVENT_DISCONNECTED);
+  ZC_CHECK_OK (zc_consumer_release (reader, &ev.frame));
+  while ((ret = zc_consumer_receive (paused, &ev, 10 * SEC)) != ZC_EVENT_FRAME)
+    ZC_CHECK (ret >= 0 && ret != ZC_EVENT_DISCONNECTED);
+  held = ev.frame;
+
+  /* Four changes: the paused one is in all four old generations. */
+  for (n = 1; n <= 6; n++) {
+    ZC_CHECK_OK (zc_producer_resize (p, 4096 * (n + 1), 8));
+    ZC_CHECK_EQ (publish (p, n, 4096 * (n + 1), 10 * SEC) >= 1, 1);
+    do {
+      ret = zc_consumer_receive (reader, &ev, 10 * SEC);
+      ZC_CHECK (ret >= 0 && ret != ZC_EVENT_DISCONNECTED);
+    } while (ret != ZC_EVENT_FRAME);
+    ZC_CHECK_EQ (ev.frame.desc.size, 4096 * (n + 1));
+    ZC_CHECK_OK (zc_consumer_release (reader, &ev.frame));
+    ZC_CHECK_OK (zc_consumer_keepalive (paused));
+    if (n == 4) {
+      /* Six control ticks: four old generations are not too many. */
+      usleep (300000);
+      ZC_CHECK_OK (zc_consumer_keepalive (paused));
+      ZC_CHECK_EQ (n_consumers (p), 2);
+    }
+  }
+  /* The fifth is one too many: evicted at the next tick. */
+  deadline = zc_now_ns () + 5 * SEC;
+  while (n_consumers (p) != 1) {
+    ZC_CHECK (zc_now_ns () < deadline);
+    ZC_CHECK_OK (zc_consumer_keepalive (paused));
+    usleep (10000);
+  }
+  /* It learns so once it reads again.  The frame it held is still
+   * readable here; the eviction took its reference back already. */
+  {
+    uint64_t first;
+
+    ZC_CHECK (frame_pattern_check (held.data, 4096, &first) && first == 0);
+  }
+  ZC_CHECK_EQ (zc_consumer_release (paused, &held), ZC_ESTATE);
+  do
+    ret = zc_consumer_receive (paused, &ev, 10 * SEC);
+  while (ret >= 0 && ret != ZC_EVENT_DISCONNECTED);
+  ZC_CHECK_EQ (ret, ZC_EVENT_DISCONNECTED);
+  /* Told why, not that a segment looks overwritten. */
+  ZC_CHECK_EQ (ev.code, ZC_EEVICTED);
+  ZC_CHECK (strstr (zc_consumer_last_error (paused), "stopped reading"));
+  zc_consumer_free (paused);
+
+  /* The reader goes on, and only the current generation is left: one
+   * mapping set here for the producer, one for the reader. */
+  ZC_CHECK_EQ (publish (p, 7, 4096 * 7, 10 * SEC), 1);
+  WAIT_FOR (count_segment_maps () == 2 * maps, 5000);
+  zc_consumer_free (reader);
+  zc_producer_free (p);
+  leave_nothing_behind ();
+}
+
 static const zc_test_case tests[] = {
   ZC_TEST (test_eight_consumers_get_every_byte),
   ZC_TEST (test_flush_takes_back_unread_frames),
@@ -373,6 +463,7 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_scale_request_grows_the_pool),
   ZC_TEST (test_publish_keep_holds_the_block_until_released),
   ZC_TEST (test_consumer_counts_its_drops),
+  ZC_TEST (test_a_consumer_that_stopped_reading_holds_four_generations_at_most),
 };
 
 int
