@@ -39,6 +39,13 @@ int gst_zc_allocator_resize (GstZcAllocator * allocator, guint64 block_size,
  * whose last reference is being dropped: nobody can take a new one. */
 GstMemory *gst_zc_buffer_peek_own_memory (GstBuffer * buffer,
     GstZcAllocator * allocator);
+
+/* gst_zc_buffer_queue_clear: unrefs every buffer a pool keeps in @queue;
+ * a %NULL @queue is fine.  The base class deactivates a pool dropped while
+ * active on its way out (1.22: in dispose), which stops it, and the order
+ * of that against the pool's finalize is not the pool's to rely on: a
+ * pool clears its queue on stop and in finalize, and NULLs it there. */
+void gst_zc_buffer_queue_clear (GstAtomicQueue * queue);
 GstMemory *gst_zc_allocator_new_frame_memory (GstZcAllocator * allocator);
 void gst_zc_memory_set_frame (GstMemory * mem, const zc_frame_t * frame);
 int gst_zc_memory_claim_block (GstMemory * mem, gint64 timeout_ns);

@@ -234,6 +234,17 @@ gst_zc_buffer_peek_own_memory (GstBuffer * buffer, GstZcAllocator * allocator)
   return mem;
 }
 
+void
+gst_zc_buffer_queue_clear (GstAtomicQueue * queue)
+{
+  GstBuffer *buffer;
+
+  if (queue == NULL)
+    return;
+  while ((buffer = gst_atomic_queue_pop (queue)) != NULL)
+    gst_buffer_unref (buffer);
+}
+
 gboolean
 gst_is_zc_memory (GstMemory * mem)
 {

@@ -202,20 +202,6 @@ no_blocks:
   return FALSE;
 }
 
-static void
-drop_kept (GstZcBufferPool * self)
-{
-  GstBuffer *buffer;
-
-  /* NULL once finalized: the base class deactivates a pool dropped while
-   * active on its way out (1.22: in dispose), which stops it, and the
-   * order of that against our finalize is not ours to rely on. */
-  if (self->kept == NULL)
-    return;
-  while ((buffer = gst_atomic_queue_pop (self->kept)) != NULL)
-    gst_buffer_unref (buffer);
-}
-
 static gboolean
 gst_zc_buffer_pool_start (GstBufferPool * pool)
 {
@@ -229,7 +215,7 @@ gst_zc_buffer_pool_stop (GstBufferPool * pool)
 {
   /* Blocks of live buffers return on their unref; kept buffers hold none
    * and are of this config: they go. */
-  drop_kept (GST_ZC_BUFFER_POOL (pool));
+  gst_zc_buffer_queue_clear (GST_ZC_BUFFER_POOL (pool)->kept);
   return TRUE;
 }
 
@@ -381,7 +367,7 @@ gst_zc_buffer_pool_dispose (GObject * object)
 {
   GstZcBufferPool *self = GST_ZC_BUFFER_POOL (object);
 
-  drop_kept (self);
+  gst_zc_buffer_queue_clear (self->kept);
   gst_clear_object (&self->allocator);
   G_OBJECT_CLASS (gst_zc_buffer_pool_parent_class)->dispose (object);
 }
@@ -391,7 +377,7 @@ gst_zc_buffer_pool_finalize (GObject * object)
 {
   GstZcBufferPool *self = GST_ZC_BUFFER_POOL (object);
 
-  drop_kept (self);
+  gst_zc_buffer_queue_clear (self->kept);
   g_clear_pointer (&self->kept, gst_atomic_queue_unref);
   G_OBJECT_CLASS (gst_zc_buffer_pool_parent_class)->finalize (object);
 }

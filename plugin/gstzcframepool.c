@@ -62,19 +62,6 @@ gst_zc_frame_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
   return GST_FLOW_OK;
 }
 
-static void
-drop_kept (GstZcFramePool * self)
-{
-  GstBuffer *buffer;
-
-  /* NULL once finalized: the base class deactivates a pool dropped while
-   * active on its way out (1.22: in dispose), which stops it. */
-  if (self->kept == NULL)
-    return;
-  while ((buffer = gst_atomic_queue_pop (self->kept)) != NULL)
-    gst_buffer_unref (buffer);
-}
-
 static gboolean
 gst_zc_frame_pool_start (G_GNUC_UNUSED GstBufferPool * pool)
 {
@@ -87,7 +74,7 @@ gst_zc_frame_pool_stop (GstBufferPool * pool)
 {
   /* Free buffers hold no frame; those downstream are freed on return
    * (release_buffer keeps nothing while the pool is inactive). */
-  drop_kept (GST_ZC_FRAME_POOL (pool));
+  gst_zc_buffer_queue_clear (GST_ZC_FRAME_POOL (pool)->kept);
   return TRUE;
 }
 
@@ -201,7 +188,7 @@ gst_zc_frame_pool_finalize (GObject * object)
 {
   GstZcFramePool *self = GST_ZC_FRAME_POOL (object);
 
-  drop_kept (self);
+  gst_zc_buffer_queue_clear (self->kept);
   g_clear_pointer (&self->kept, gst_atomic_queue_unref);
   gst_clear_object (&self->allocator);
   G_OBJECT_CLASS (gst_zc_frame_pool_parent_class)->finalize (object);

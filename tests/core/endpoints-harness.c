@@ -170,6 +170,15 @@ pool_free (zc_producer_t * p)
   return st.pool.n_free;
 }
 
+unsigned
+n_consumers (zc_producer_t * p)
+{
+  zc_channel_stats_t st;
+
+  zc_producer_get_stats (p, &st);
+  return st.n_consumers;
+}
+
 /* ---- peers ---- */
 
 static void

@@ -62,6 +62,8 @@ zc_consumer_t *local_consumer (const char *name);
 int publish (zc_producer_t * p, uint64_t n, uint64_t size, int64_t timeout);
 
 unsigned pool_free (zc_producer_t * p);
+/* Consumers attached, as the producer's stats count them. */
+unsigned n_consumers (zc_producer_t * p);
 
 /* The peer's side, for main() on "--peer ROLE NAME ARG FD": runs @role
  * against channel @name, writing its reports to @fd; returns the exit

@@ -18,15 +18,6 @@
 #include "zc-test.h"
 #include "endpoints-harness.h"
 
-static unsigned
-n_consumers (zc_producer_t * p)
-{
-  zc_channel_stats_t st;
-
-  zc_producer_get_stats (p, &st);
-  return st.n_consumers;
-}
-
 static void
 consumer_killed_mid_stream (zc_policy_t policy)
 {

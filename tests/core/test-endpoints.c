@@ -362,15 +362,6 @@ test_a_consumer_follows_two_resizes_it_slept_through (void)
   leave_nothing_behind ();
 }
 
-static unsigned
-n_consumers (zc_producer_t * p)
-{
-  zc_channel_stats_t st;
-
-  zc_producer_get_stats (p, &st);
-  return st.n_consumers;
-}
-
 /* A consumer that stops reading (drop policy, kept alive as a paused
  * zcsrc keeps itself) would hold every generation made after it stopped:
  * past ZC_OLD_GENERATIONS_MAX (4) the producer evicts it, and all old
