@@ -384,16 +384,18 @@ accept_all (zc_producer_t * p)
  * there to the end, the marker that moves it on included: one that has
  * not may still have to open @g (two resizes in a row, the middle one
  * not yet reached), and a region taken down is refused to new openers.
- * Removing a consumer frees its queue in every generation; the indices
- * are the consumer's to write, so a hostile one can only keep @g mapped
- * here, as holding a block would. */
+ * Only consumers attached now count (our own mask, not the queues' shared
+ * state, which a consumer we let go could still write).  The indices are
+ * the consumer's to write, so a hostile one can keep @g here, as holding
+ * a block would, until bound_generations() evicts it. */
 static bool
-gen_passed (struct zc_gen *g)
+gen_passed (const zc_producer_t * p, struct zc_gen *g)
 {
   for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
     struct zc_queue *q = zc_queues_get (g->queues, slot);
 
-    if (q == NULL || atomic_load_explicit (&q->state,
+    if (!(p->active_mask & (UINT64_C (1) << slot)) || q == NULL
+        || atomic_load_explicit (&q->state,
             memory_order_relaxed) == ZC_QUEUE_FREE)
       continue;
     /* Acquire on tail: the consumer's pop of the marker came before. */
@@ -500,7 +502,7 @@ tick (zc_producer_t * p, struct change_list *changes)
 
     zc_pool_get_stats (g->pool, &st);
     /* Acquire pairs with gen_unref(): no thread here touches it still. */
-    if (st.n_free == st.n_blocks && gen_passed (g)
+    if (st.n_free == st.n_blocks && gen_passed (p, g)
         && atomic_load_explicit (&g->refs, memory_order_acquire) == 1) {
       *link = g->older;
       zc_producer_gen_free (g);
