@@ -150,8 +150,6 @@ zc_consumer_detach (zc_consumer_t * c)
   c->hangup = 0;
 }
 
-/* Reads the next control message, which must be number ctl_seq + 1.
- * Returns its length or a negative code; fds as zc_wire_recv(). */
 /* The REFUSE message of length @n in c->msg: its reason becomes our last
  * error.  Returns its code. */
 static int
@@ -168,6 +166,8 @@ take_refusal (zc_consumer_t * c, int n)
   return r.code < 0 && r.code > ZC_ERROR_LAST ? r.code : ZC_EREFUSED;
 }
 
+/* Reads the next control message, which must be number ctl_seq + 1.
+ * Returns its length or a negative code; fds as zc_wire_recv(). */
 static int
 read_control (zc_consumer_t * c, int fds[ZC_WIRE_MAX_FDS], unsigned *n_fds)
 {

@@ -380,6 +380,18 @@ accept_all (zc_producer_t * p)
 
 /* The periodic part: stalled or dead consumers, drained generations. */
 
+/* Whether @q, a consumer's queue in some generation, still holds entries
+ * the consumer has not read. */
+static bool
+queue_unread (struct zc_queue *q)
+{
+  /* Acquire on tail: the consumer's pop of the last entry came before. */
+  return q != NULL && atomic_load_explicit (&q->state,
+      memory_order_relaxed) != ZC_QUEUE_FREE
+      && atomic_load_explicit (&q->tail, memory_order_acquire) !=
+      atomic_load_explicit (&q->head, memory_order_relaxed);
+}
+
 /* Whether every consumer admitted to old generation @g has read its queue
  * there to the end, the marker that moves it on included: one that has
  * not may still have to open @g (two resizes in a row, the middle one
@@ -392,15 +404,8 @@ static bool
 gen_passed (const zc_producer_t * p, struct zc_gen *g)
 {
   for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
-    struct zc_queue *q = zc_queues_get (g->queues, slot);
-
-    if (!(p->active_mask & (UINT64_C (1) << slot)) || q == NULL
-        || atomic_load_explicit (&q->state,
-            memory_order_relaxed) == ZC_QUEUE_FREE)
-      continue;
-    /* Acquire on tail: the consumer's pop of the marker came before. */
-    if (atomic_load_explicit (&q->tail, memory_order_acquire) !=
-        atomic_load_explicit (&q->head, memory_order_relaxed))
+    if ((p->active_mask & (UINT64_C (1) << slot))
+        && queue_unread (zc_queues_get (g->queues, slot)))
       return false;
   }
   return true;
@@ -425,15 +430,9 @@ bound_generations (zc_producer_t * p, struct change_list *changes)
   if (n <= ZC_OLD_GENERATIONS_MAX)
     return;
   laggards = zc_pool_holders (oldest->pool);
-  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
-    struct zc_queue *q = zc_queues_get (oldest->queues, slot);
-
-    if (q != NULL && atomic_load_explicit (&q->state,
-            memory_order_relaxed) != ZC_QUEUE_FREE
-        && atomic_load_explicit (&q->tail, memory_order_relaxed) !=
-        atomic_load_explicit (&q->head, memory_order_relaxed))
+  for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++)
+    if (queue_unread (zc_queues_get (oldest->queues, slot)))
       laggards |= UINT64_C (1) << slot;
-  }
   laggards &= p->active_mask;
   for (unsigned slot = 1; slot < ZC_MAX_PARTICIPANTS; slot++) {
     if (laggards & (UINT64_C (1) << slot)) {

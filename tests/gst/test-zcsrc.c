@@ -58,17 +58,25 @@ teardown (void)
 }
 
 static zc_producer_t *
-make_producer (const gchar * channel, const gchar * format)
+make_producer_with_policy (const gchar * channel, const gchar * format,
+    zc_policy_t policy)
 {
   zc_producer_config_t cfg;
   zc_producer_t *p = NULL;
 
   zc_producer_config_init (&cfg);
   cfg.name = channel;
+  cfg.policy = policy;
   fail_unless_equals_int (zc_producer_new (&cfg, &p), 0);
   fail_unless_equals_int (zc_producer_set_format (p, format,
           strlen (format) + 1), 0);
   return p;
+}
+
+static zc_producer_t *
+make_producer (const gchar * channel, const gchar * format)
+{
+  return make_producer_with_policy (channel, format, ZC_POLICY_BLOCK);
 }
 
 /* Frame @n: every byte is (n + i) & 0xff, and its PTS the publish time. */
@@ -579,18 +587,12 @@ stats_field (GstElement * src, const gchar * field)
 GST_START_TEST (test_stats_count_drops)
 {
   GstHarness *h = make_src ("zcsrc-drops", NULL);
-  zc_producer_config_t cfg;
+  zc_producer_t *p = make_producer_with_policy ("zcsrc-drops", FORMAT,
+      ZC_POLICY_DROP);
   zc_channel_stats_t st;
-  zc_producer_t *p;
   GstBuffer *held[2];
   guint n;
 
-  zc_producer_config_init (&cfg);
-  cfg.name = "zcsrc-drops";
-  cfg.policy = ZC_POLICY_DROP;
-  fail_unless_equals_int (zc_producer_new (&cfg, &p), 0);
-  fail_unless_equals_int (zc_producer_set_format (p, FORMAT,
-          strlen (FORMAT) + 1), 0);
   g_object_set (h->element, "max-held", 2, NULL);
   gst_harness_play (h);
   fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
