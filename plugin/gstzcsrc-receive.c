@@ -404,9 +404,10 @@ gst_zc_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
                 ev.code == 0 ? "clean exit" : zc_strerror (ev.code), NULL));
         if (ev.code == ZC_EEVICTED) {
           /* The producer is still there: we showed no life for its
-           * heartbeat timeout (a pipeline blocked downstream), or kept it
-           * waiting that long in block policy.  Attach again; the frames
-           * meanwhile are lost. */
+           * heartbeat timeout (a pipeline blocked downstream), kept it
+           * waiting that long in block policy, or stopped reading while
+           * its format changed more than four times (the detail says
+           * which).  Attach again; the frames meanwhile are lost. */
           GST_ELEMENT_WARNING (self, RESOURCE, READ,
               ("Evicted by the producer after a stall; attaching again."),
               ("%s", zc_consumer_last_error (self->consumer)));
