@@ -12,6 +12,8 @@
 #include <zc/zc.h>
 
 #include "zc-test.h"
+#include "../../lib/consumer-private.h"
+#include "../../lib/producer-private.h"
 #include "../examples/frame-pattern.h"
 #include "endpoints-harness.h"
 
@@ -443,6 +445,54 @@ test_a_consumer_that_stopped_reading_holds_four_generations_at_most (void)
   leave_nothing_behind ();
 }
 
+/* Old generations the producer still keeps. */
+static int
+old_generations (zc_producer_t * p)
+{
+  int n = 0;
+
+  pthread_mutex_lock (&p->lock);
+  for (struct zc_gen * g = p->gen->older; g; g = g->older)
+    n++;
+  pthread_mutex_unlock (&p->lock);
+  return n;
+}
+
+/* A consumer the producer has let go may keep its mappings, and every
+ * word of its queue is its own to write.  Made to look attached with an
+ * entry unread, its old queue must not keep a generation: only consumers
+ * attached now count (gen_passed()). */
+static void
+test_a_consumer_let_go_cannot_pin_a_generation (void)
+{
+  zc_producer_t *p;
+  zc_consumer_t *hostile;
+  struct zc_queue *q;
+  uint64_t tail;
+
+  private_runtime_dir ();
+  p = make_producer ("letgo", ZC_POLICY_DROP, 4096, 8, SEC / 5);
+  hostile = local_consumer ("letgo");
+  ZC_CHECK_EQ (zc_producer_wait_consumers (p, 1, 10 * SEC), 1);
+  q = hostile->gen->queue;
+  /* Silent past the heartbeat timeout: evicted, its queue set FREE. */
+  WAIT_FOR (n_consumers (p) == 0, 5000);
+  ZC_CHECK_EQ (atomic_load (&q->state), ZC_QUEUE_FREE);
+
+  tail = atomic_load (&q->tail);
+  atomic_store (&q->state, ZC_QUEUE_ACTIVE);
+  atomic_store (&q->head, tail + 1);
+  ZC_CHECK_OK (zc_producer_resize (p, 8192, 8));
+  ZC_CHECK_EQ (old_generations (p), 1);
+  /* No block of it out, no consumer attached: it goes at a tick. */
+  WAIT_FOR (old_generations (p) == 0, 5000);
+  ZC_CHECK_EQ (atomic_load (&q->head), tail + 1);
+
+  zc_consumer_free (hostile);
+  zc_producer_free (p);
+  leave_nothing_behind ();
+}
+
 static const zc_test_case tests[] = {
   ZC_TEST (test_eight_consumers_get_every_byte),
   ZC_TEST (test_flush_takes_back_unread_frames),
@@ -455,6 +505,7 @@ static const zc_test_case tests[] = {
   ZC_TEST (test_publish_keep_holds_the_block_until_released),
   ZC_TEST (test_consumer_counts_its_drops),
   ZC_TEST (test_a_consumer_that_stopped_reading_holds_four_generations_at_most),
+  ZC_TEST (test_a_consumer_let_go_cannot_pin_a_generation),
 };
 
 int
