@@ -212,6 +212,24 @@ gst_zc_src_map_time (GstZcSrc * self, guint64 t, gboolean live,
   return t;
 }
 
+/* How long @frame took from the producer's publish to now.  The time is
+ * the producer's, in the block header, which it may write at any moment:
+ * read once, and none (0) or one ahead of ours counts as nothing: returns
+ * G_MAXUINT64 then. */
+static guint64
+gst_zc_src_latency (const zc_frame_t * frame, guint64 now)
+{
+  const volatile struct zc_block_header *h = zc_guard_header (&frame->guard);
+  guint64 published;
+
+  if (h == NULL)
+    return G_MAXUINT64;
+  published = h->timestamp_ns;
+  if (published == 0 || published > now)
+    return G_MAXUINT64;
+  return now - published;
+}
+
 static GstBuffer *
 gst_zc_src_make_buffer (GstZcSrc * self, const zc_frame_t * frame)
 {
@@ -220,7 +238,7 @@ gst_zc_src_make_buffer (GstZcSrc * self, const zc_frame_t * frame)
   GstClockTimeDiff clock_diff = 0;
   GstClockTime base_time = 0;
   GstBuffer *buf;
-  guint64 drops;
+  guint64 drops, latency;
 
   buf = gst_zc_frame_pool_wrap (self->frame_pool, frame);
   if (buf == NULL)
@@ -262,11 +280,20 @@ gst_zc_src_make_buffer (GstZcSrc * self, const zc_frame_t * frame)
         d->sequence);
 
   drops = zc_consumer_drops (self->consumer);
+  latency = gst_zc_src_latency (frame, zc_now_ns ());
   GST_OBJECT_LOCK (self);
   self->frames++;
   self->bytes += d->size;
   self->generation = d->generation;
   self->drops = drops;
+  if (latency != G_MAXUINT64) {
+    self->latency_last = latency;
+    self->latency_max = MAX (self->latency_max, latency);
+    /* Saturates: only a hostile producer's times could get there. */
+    self->latency_sum = latency > G_MAXUINT64 - self->latency_sum ?
+        G_MAXUINT64 : self->latency_sum + latency;
+    self->latency_n++;
+  }
   GST_OBJECT_UNLOCK (self);
   return buf;
 }

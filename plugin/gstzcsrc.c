@@ -103,7 +103,11 @@ gst_zc_src_get_stats (GstZcSrc * self)
       "bytes", G_TYPE_UINT64, self->bytes,
       "reconnects", G_TYPE_UINT64, self->reconnects,
       "drops", G_TYPE_UINT64, self->drops,
-      "generation", G_TYPE_UINT, self->generation, NULL);
+      "generation", G_TYPE_UINT, self->generation,
+      "latency-last", G_TYPE_UINT64, self->latency_last,
+      "latency-average", G_TYPE_UINT64,
+      self->latency_n ? self->latency_sum / self->latency_n : (guint64) 0,
+      "latency-max", G_TYPE_UINT64, self->latency_max, NULL);
   GST_OBJECT_UNLOCK (self);
   return s;
 }
@@ -171,6 +175,8 @@ gst_zc_src_start (GstBaseSrc * bsrc)
   self->frame_pool = frame_pool;
   self->frames = self->bytes = self->reconnects = self->drops = 0;
   self->generation = 0;
+  self->latency_last = self->latency_max = 0;
+  self->latency_sum = self->latency_n = 0;
   GST_OBJECT_UNLOCK (self);
   g_free (channel);
   g_free (socket_path);
@@ -464,7 +470,10 @@ gst_zc_src_class_init (GstZcSrcClass * klass)
       g_param_spec_boxed ("stats", "Statistics",
           "Counters: frames, bytes, reconnects (new producers after the "
           "first), drops (frames the producer dropped for this consumer), "
-          "generation (pool generation of the last frame)",
+          "generation (pool generation of the last frame), latency-last, "
+          "latency-average, latency-max (ns from the producer's publish to "
+          "the buffer leaving zcsrc, both on CLOCK_MONOTONIC: the transport "
+          "alone, not the pipelines around it)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);

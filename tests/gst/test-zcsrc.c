@@ -81,7 +81,7 @@ make_producer (const gchar * channel, const gchar * format)
 
 /* Frame @n: every byte is (n + i) & 0xff, and its PTS the publish time. */
 static void
-publish (zc_producer_t * p, guint n)
+publish_at (zc_producer_t * p, guint n, guint64 pts)
 {
   zc_frame_t frame;
   guint8 *data;
@@ -92,13 +92,19 @@ publish (zc_producer_t * p, guint n)
   for (i = 0; i < FRAME_SIZE; i++)
     data[i] = (guint8) (n + i);
   frame.desc.size = FRAME_SIZE;
-  frame.desc.pts = zc_now_ns ();
+  frame.desc.pts = pts;
   frame.desc.dts = ZC_TIME_NONE;
   frame.desc.duration = GST_SECOND / 30;
   frame.desc.offset = n;
   frame.desc.offset_end = n + 1;
   frame.desc.buffer_flags = n == 0 ? 0 : GST_BUFFER_FLAG_DELTA_UNIT;
   fail_unless_equals_int (zc_producer_publish (p, &frame, WAIT_NS), 1);
+}
+
+static void
+publish (zc_producer_t * p, guint n)
+{
+  publish_at (p, n, zc_now_ns ());
 }
 
 static void
@@ -629,6 +635,72 @@ GST_START_TEST (test_stats_count_drops)
 
 GST_END_TEST;
 
+static GstPadProbeReturn
+hold_buffers (G_GNUC_UNUSED GstPad * pad, G_GNUC_UNUSED GstPadProbeInfo * info,
+    G_GNUC_UNUSED gpointer data)
+{
+  return GST_PAD_PROBE_OK;
+}
+
+/* The stats' latency is the transport's: from the producer's publish to
+ * zcsrc's buffer.  The streaming thread is held (a blocking probe) while
+ * the second frame waits in the queue, so its latency is at least that
+ * wait, and at most the time from before its publish to its pull.  Its
+ * PTS says 10 s earlier: the latency is not "now - PTS". */
+GST_START_TEST (test_stats_latency_is_publish_to_buffer)
+{
+  GstHarness *h = make_src ("zcsrc-latency", NULL);
+  zc_producer_t *p = make_producer ("zcsrc-latency", FORMAT);
+  guint64 before, published, released, pulled, lat0, lat1;
+  GstPad *pad = gst_element_get_static_pad (h->element, "src");
+  GstBuffer *buf;
+  gulong probe;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  fail_unless_equals_uint64 (stats_field (h->element, "latency-max"), 0);
+
+  probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK |
+      GST_PAD_PROBE_TYPE_BUFFER, hold_buffers, NULL, NULL);
+  publish (p, 0);
+  /* The first frame's buffer is made, then held at the probe. */
+  while (stats_field (h->element, "frames") < 1)
+    g_usleep (1000);
+  lat0 = stats_field (h->element, "latency-last");
+  fail_unless (lat0 > 0);
+
+  before = zc_now_ns ();
+  publish_at (p, 1, before - 10 * GST_SECOND);
+  published = zc_now_ns ();
+  /* Waits in our queue meanwhile: it counts. */
+  g_usleep (20000);
+  released = zc_now_ns ();
+  gst_pad_remove_probe (pad, probe);
+  buf = gst_harness_pull (h);
+  check_frame (buf, 0);
+  gst_buffer_unref (buf);
+  buf = gst_harness_pull (h);
+  pulled = zc_now_ns ();
+  check_frame (buf, 1);
+  gst_buffer_unref (buf);
+
+  lat1 = stats_field (h->element, "latency-last");
+  fail_unless (lat1 >= released - published, "latency %" G_GUINT64_FORMAT
+      " ns, but the frame waited %" G_GUINT64_FORMAT " ns", lat1,
+      released - published);
+  fail_unless (lat1 <= pulled - before);
+  fail_unless_equals_uint64 (stats_field (h->element, "latency-max"),
+      MAX (lat0, lat1));
+  fail_unless_equals_uint64 (stats_field (h->element, "latency-average"),
+      (lat0 + lat1) / 2);
+
+  gst_object_unref (pad);
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
 /* A pooled buffer whose memory is still held elsewhere when it comes back
  * (a copy of the buffer, a sub-buffer, the memory itself) must not give
  * its block back: the holder still reads it.  The producer goes round its
@@ -794,6 +866,7 @@ zcsrc_suite (void)
   tcase_add_test (tc, test_frames_go_out_in_pooled_buffers);
   tcase_add_test (tc, test_held_buffers_come_back);
   tcase_add_test (tc, test_stats_count_drops);
+  tcase_add_test (tc, test_stats_latency_is_publish_to_buffer);
   tcase_add_test (tc, test_shared_memory_keeps_its_block);
   tcase_add_test (tc, test_video_meta_follows_each_frame);
   tcase_add_test (tc, test_unlock_interrupts_wait);
