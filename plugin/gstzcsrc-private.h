@@ -66,7 +66,7 @@ struct _GstZcSrc
   guint64 reconnects;
   guint64 drops;
   guint32 generation;
-  /* producer's publish -> our buffer, ns (see gst_zc_src_note_latency) */
+  /* producer's publish -> our buffer, ns (see gst_zc_src_latency) */
   guint64 latency_last;
   guint64 latency_max;
   guint64 latency_sum;

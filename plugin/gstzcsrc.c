@@ -472,7 +472,7 @@ gst_zc_src_class_init (GstZcSrcClass * klass)
           "first), drops (frames the producer dropped for this consumer), "
           "generation (pool generation of the last frame), latency-last, "
           "latency-average, latency-max (ns from the producer's publish to "
-          "the buffer leaving zcsrc, both on CLOCK_MONOTONIC: the transport "
+          "zcsrc making its buffer, both on CLOCK_MONOTONIC: the transport "
           "alone, not the pipelines around it)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
