@@ -79,28 +79,36 @@ make_producer (const gchar * channel, const gchar * format)
   return make_producer_with_policy (channel, format, ZC_POLICY_BLOCK);
 }
 
-/* Frame @n: every byte is (n + i) & 0xff, and its PTS the publish time. */
+/* Frame @n acquired and filled: every byte is (n + i) & 0xff. */
+static void
+fill_frame (zc_producer_t * p, zc_frame_t * frame, guint n, guint64 pts)
+{
+  guint8 *data;
+  guint i;
+
+  fail_unless_equals_int (zc_producer_acquire (p, frame, WAIT_NS), 0);
+  data = frame->data;
+  for (i = 0; i < FRAME_SIZE; i++)
+    data[i] = (guint8) (n + i);
+  frame->desc.size = FRAME_SIZE;
+  frame->desc.pts = pts;
+  frame->desc.dts = ZC_TIME_NONE;
+  frame->desc.duration = GST_SECOND / 30;
+  frame->desc.offset = n;
+  frame->desc.offset_end = n + 1;
+  frame->desc.buffer_flags = n == 0 ? 0 : GST_BUFFER_FLAG_DELTA_UNIT;
+}
+
 static void
 publish_at (zc_producer_t * p, guint n, guint64 pts)
 {
   zc_frame_t frame;
-  guint8 *data;
-  guint i;
 
-  fail_unless_equals_int (zc_producer_acquire (p, &frame, WAIT_NS), 0);
-  data = frame.data;
-  for (i = 0; i < FRAME_SIZE; i++)
-    data[i] = (guint8) (n + i);
-  frame.desc.size = FRAME_SIZE;
-  frame.desc.pts = pts;
-  frame.desc.dts = ZC_TIME_NONE;
-  frame.desc.duration = GST_SECOND / 30;
-  frame.desc.offset = n;
-  frame.desc.offset_end = n + 1;
-  frame.desc.buffer_flags = n == 0 ? 0 : GST_BUFFER_FLAG_DELTA_UNIT;
+  fill_frame (p, &frame, n, pts);
   fail_unless_equals_int (zc_producer_publish (p, &frame, WAIT_NS), 1);
 }
 
+/* Frame @n, its PTS the publish time. */
 static void
 publish (zc_producer_t * p, guint n)
 {
@@ -701,6 +709,56 @@ GST_START_TEST (test_stats_latency_is_publish_to_buffer)
 
 GST_END_TEST;
 
+/* The publish time is in the block header, which the producer may write
+ * at any moment: one from the future (a clock gone wrong, or a hostile
+ * producer) is not counted, where "now - then" would wrap to ~2^64. */
+GST_START_TEST (test_stats_latency_ignores_a_time_to_come)
+{
+  GstHarness *h = make_src ("zcsrc-future", NULL);
+  zc_producer_t *p = make_producer ("zcsrc-future", FORMAT);
+  GstPad *pad = gst_element_get_static_pad (h->element, "src");
+  struct zc_block_header *header;
+  zc_frame_t frame;
+  GstBuffer *buf;
+  guint64 lat0;
+  gulong probe;
+  guint n;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK |
+      GST_PAD_PROBE_TYPE_BUFFER, hold_buffers, NULL, NULL);
+  publish (p, 0);
+  while (stats_field (h->element, "frames") < 1)
+    g_usleep (1000);
+  lat0 = stats_field (h->element, "latency-last");
+
+  /* Rewritten after the publish, while zcsrc is held before reading it. */
+  fill_frame (p, &frame, 1, zc_now_ns ());
+  fail_unless_equals_int (zc_producer_publish_keep (p, &frame, WAIT_NS), 1);
+  header = (struct zc_block_header *) zc_guard_header (&frame.guard);
+  header->timestamp_ns = zc_now_ns () + 3600 * GST_SECOND;
+  zc_producer_release (p, &frame);
+  gst_pad_remove_probe (pad, probe);
+  for (n = 0; n < 2; n++) {
+    buf = gst_harness_pull (h);
+    check_frame (buf, n);
+    gst_buffer_unref (buf);
+  }
+
+  fail_unless_equals_uint64 (stats_field (h->element, "frames"), 2);
+  fail_unless_equals_uint64 (stats_field (h->element, "latency-last"), lat0);
+  fail_unless_equals_uint64 (stats_field (h->element, "latency-max"), lat0);
+  fail_unless_equals_uint64 (stats_field (h->element, "latency-average"),
+      lat0);
+
+  gst_object_unref (pad);
+  gst_harness_teardown (h);
+  zc_producer_free (p);
+}
+
+GST_END_TEST;
+
 /* A pooled buffer whose memory is still held elsewhere when it comes back
  * (a copy of the buffer, a sub-buffer, the memory itself) must not give
  * its block back: the holder still reads it.  The producer goes round its
@@ -867,6 +925,7 @@ zcsrc_suite (void)
   tcase_add_test (tc, test_held_buffers_come_back);
   tcase_add_test (tc, test_stats_count_drops);
   tcase_add_test (tc, test_stats_latency_is_publish_to_buffer);
+  tcase_add_test (tc, test_stats_latency_ignores_a_time_to_come);
   tcase_add_test (tc, test_shared_memory_keeps_its_block);
   tcase_add_test (tc, test_video_meta_follows_each_frame);
   tcase_add_test (tc, test_unlock_interrupts_wait);
