@@ -471,6 +471,38 @@ GST_START_TEST (test_wire_hostile_metas_refused)
 
 GST_END_TEST;
 
+/* A video record found valid once is not checked again when the same
+ * bytes come with a buffer of the same size (the planes' bounds depend on
+ * the size).  The same bytes with a smaller buffer are checked, and
+ * refused; a record refused is never taken for a valid one. */
+GST_START_TEST (test_wire_video_record_checked_again_for_another_size)
+{
+  VideoRecord good = { GST_VIDEO_FORMAT_RGBA, 64, 48, 1, 0, {0}, {256} };
+  VideoRecord bad = good;
+  struct zc_desc desc, bad_desc;
+  GstBuffer *buf;
+  guint round;
+
+  bad.offset[0] = 256;          /* one row too far */
+  desc_one_record (&bad_desc, GST_ZC_META_VIDEO, &bad, sizeof bad);
+  desc_one_record (&desc, GST_ZC_META_VIDEO, &good, sizeof good);
+  for (round = 0; round < 2; round++) {
+    buf = gst_buffer_new_allocate (NULL, 64 * 48 * 4, NULL);
+    fail_unless (gst_zc_buffer_add_metas (buf, &desc));
+    fail_unless (gst_buffer_get_video_meta (buf) != NULL);
+    gst_buffer_unref (buf);
+    /* The same bytes, one row short of room. */
+    buf = gst_buffer_new_allocate (NULL, 64 * 47 * 4, NULL);
+    fail_if (gst_zc_buffer_add_metas (buf, &desc));
+    fail_unless (gst_buffer_get_video_meta (buf) == NULL);
+    gst_buffer_unref (buf);
+    check_desc_refused (&bad_desc);
+    check_desc_refused (&bad_desc);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 zcwire_suite (void)
 {
@@ -485,6 +517,7 @@ zcwire_suite (void)
   tcase_add_test (tc, test_wire_video_meta_filled_again_or_removed);
   tcase_add_test (tc, test_wire_metas_that_do_not_fit_are_dropped);
   tcase_add_test (tc, test_wire_hostile_metas_refused);
+  tcase_add_test (tc, test_wire_video_record_checked_again_for_another_size);
   return s;
 }
 
