@@ -47,8 +47,10 @@ struct _GstZcSink
   ConsumerNotify *notify;
   gint flushing;                /* atomic: unlock called */
 
-  /* streaming thread: the clock offset consumers were last told */
+  /* streaming thread: the clock offset consumers were last told, and the
+   * clock last found monotonic (gst_zc_element_time_base) */
   guint64 clock_sent;
+  GstClock *monotonic_clock;
 
   /* counters, under the object lock */
   guint64 frames;

@@ -35,15 +35,13 @@
 static gboolean
 clock_offset (GstZcSink * self, guint64 * offset)
 {
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT_CAST (self));
+  GstClockTime base_time;
+  GstClockTimeDiff diff;
 
-  if (clock == NULL)
+  if (!gst_zc_element_time_base (GST_ELEMENT_CAST (self),
+          &self->monotonic_clock, &base_time, &diff))
     return FALSE;
-  *offset = gst_element_get_base_time (GST_ELEMENT_CAST (self));
-  if (!gst_zc_clock_is_monotonic (clock))
-    *offset = (guint64) ((gint64) * offset + (gint64) zc_now_ns ()
-        - (gint64) gst_clock_get_time (clock));
-  gst_object_unref (clock);
+  *offset = (guint64) ((gint64) base_time - diff);
   return TRUE;
 }
 

@@ -274,6 +274,7 @@ gst_zc_sink_stop (GstBaseSink * bsink)
   pool = g_steal_pointer (&self->pool);
   notify = g_steal_pointer (&self->notify);
   GST_OBJECT_UNLOCK (self);
+  gst_clear_object (&self->monotonic_clock);
 
   if (notify) {
     g_mutex_lock (&notify->lock);
@@ -646,6 +647,7 @@ gst_zc_sink_finalize (GObject * object)
 
   g_free (self->channel);
   g_free (self->socket_path);
+  gst_clear_object (&self->monotonic_clock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 

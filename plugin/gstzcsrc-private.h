@@ -52,6 +52,7 @@ struct _GstZcSrc
   GstEvent *pending[N_PENDING];
   GstSegment producer_segment;  /* TIME, or UNDEFINED when none came */
   GstClockTime producer_base;   /* NONE until a GST_ZC_STICKY_CLOCK blob */
+  GstClock *monotonic_clock;    /* see gst_zc_element_time_base() */
 
   /* the keepalive thread, while PAUSED (keepalive_lock) */
   GMutex keepalive_lock;

@@ -244,18 +244,11 @@ gst_zc_src_make_buffer (GstZcSrc * self, const zc_frame_t * frame)
   if (buf == NULL)
     return NULL;
 
-  if (live) {
-    GstClock *clock = gst_element_get_clock (GST_ELEMENT_CAST (self));
-
-    base_time = gst_element_get_base_time (GST_ELEMENT_CAST (self));
-    if (clock != NULL) {
-      /* The same clock as the producer's: no measured offset, no jitter. */
-      if (!gst_zc_clock_is_monotonic (clock))
-        clock_diff = GST_CLOCK_DIFF ((GstClockTime) zc_now_ns (),
-            gst_clock_get_time (clock));
-      gst_object_unref (clock);
-    }
-  }
+  /* On the producer's clock (CLOCK_MONOTONIC): no measured offset, no
+   * jitter. */
+  if (live)
+    gst_zc_element_time_base (GST_ELEMENT_CAST (self), &self->monotonic_clock,
+        &base_time, &clock_diff);
   GST_BUFFER_PTS (buf) = gst_zc_src_map_time (self, d->pts, live, clock_diff,
       base_time);
   GST_BUFFER_DTS (buf) = gst_zc_src_map_time (self, d->dts, live, clock_diff,

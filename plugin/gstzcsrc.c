@@ -204,6 +204,7 @@ gst_zc_src_stop (GstBaseSrc * bsrc)
   GST_OBJECT_UNLOCK (self);
 
   gst_zc_src_clear_pending (self);
+  gst_clear_object (&self->monotonic_clock);
   /* Buffers still downstream keep the pool, the allocator, and with it
    * the consumer, until their last unref; the idle ones go now. */
   if (frame_pool) {
@@ -405,6 +406,7 @@ gst_zc_src_finalize (GObject * object)
   g_free (self->channel);
   g_free (self->socket_path);
   gst_zc_src_clear_pending (self);
+  gst_clear_object (&self->monotonic_clock);
   if (self->frame_pool) {
     gst_buffer_pool_set_active (self->frame_pool, FALSE);
     gst_object_unref (self->frame_pool);

@@ -876,3 +876,37 @@ gst_zc_clock_is_monotonic (GstClock * clock)
   }
   return known == GINT_TO_POINTER (1);
 }
+
+gboolean
+gst_zc_element_time_base (GstElement * element, GstClock ** monotonic,
+    GstClockTime * base_time, GstClockTimeDiff * diff)
+{
+  GstClock *clock;
+
+  g_return_val_if_fail (GST_IS_ELEMENT (element), FALSE);
+  g_return_val_if_fail (monotonic != NULL, FALSE);
+
+  GST_OBJECT_LOCK (element);
+  clock = GST_ELEMENT_CLOCK (element);
+  *base_time = GST_ELEMENT_CAST (element)->base_time;
+  *diff = 0;
+  /* @monotonic holds a reference: the same address is the same clock. */
+  if (clock != NULL && clock == *monotonic) {
+    GST_OBJECT_UNLOCK (element);
+    return TRUE;
+  }
+  if (clock != NULL)
+    gst_object_ref (clock);
+  GST_OBJECT_UNLOCK (element);
+  if (clock == NULL)
+    return FALSE;
+
+  if (gst_zc_clock_is_monotonic (clock)) {
+    gst_object_replace ((GstObject **) monotonic, GST_OBJECT_CAST (clock));
+  } else {
+    *diff = GST_CLOCK_DIFF ((GstClockTime) zc_now_ns (),
+        gst_clock_get_time (clock));
+  }
+  gst_object_unref (clock);
+  return TRUE;
+}

@@ -146,5 +146,26 @@ gboolean gst_zc_buffer_add_metas (GstBuffer * buf,
  */
 gboolean gst_zc_clock_is_monotonic (GstClock * clock);
 
+/**
+ * gst_zc_element_time_base:
+ * @element: the element whose running time is mapped
+ * @monotonic: (inout) (nullable): the clock last found monotonic for
+ *   @element (a reference), kept between calls by the element's streaming
+ *   thread; cleared by the element when it stops
+ * @base_time: (out): @element's base time
+ * @diff: (out): @element's clock minus CLOCK_MONOTONIC, now; 0 on a
+ *   monotonic clock
+ *
+ * What maps @element's running time onto CLOCK_MONOTONIC, once per buffer:
+ * running time + @base_time - @diff.  The clock found monotonic stays in
+ * @monotonic, so that while the element keeps it, a buffer reads the
+ * element alone: the clock's own lines are cold again by the next frame
+ * at 30 fps.
+ *
+ * Returns: FALSE when @element has no clock (@diff is then 0).
+ */
+gboolean gst_zc_element_time_base (GstElement * element,
+    GstClock ** monotonic, GstClockTime * base_time, GstClockTimeDiff * diff);
+
 G_END_DECLS
 #endif /* __GST_ZC_WIRE_H__ */

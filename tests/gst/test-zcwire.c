@@ -44,6 +44,50 @@ GST_START_TEST (test_clock_is_monotonic)
 
 GST_END_TEST;
 
+/* An element's clock is looked at per buffer: the one found monotonic is
+ * kept, and a change of clock shows at the next call, either way. */
+GST_START_TEST (test_element_time_base_follows_its_clock)
+{
+  GstElement *e = gst_element_factory_make ("identity", NULL);
+  GstClock *mono = g_object_new (GST_TYPE_SYSTEM_CLOCK, "clock-type",
+      GST_CLOCK_TYPE_MONOTONIC, NULL);
+  GstClock *realtime = g_object_new (GST_TYPE_SYSTEM_CLOCK, "clock-type",
+      GST_CLOCK_TYPE_REALTIME, NULL);
+  GstClock *kept = NULL;
+  GstClockTime base = 1;
+  GstClockTimeDiff diff = 1, before;
+  guint i;
+
+  fail_unless (e != NULL);
+  gst_element_set_base_time (e, 5 * GST_SECOND);
+  fail_if (gst_zc_element_time_base (e, &kept, &base, &diff));
+  fail_unless (diff == 0 && kept == NULL);
+
+  for (i = 0; i < 2; i++) {
+    fail_unless (gst_element_set_clock (e, mono));
+    fail_unless (gst_zc_element_time_base (e, &kept, &base, &diff));
+    fail_unless_equals_uint64 (base, 5 * GST_SECOND);
+    fail_unless (diff == 0);
+    fail_unless (kept == mono);
+
+    /* CLOCK_REALTIME runs decades ahead of CLOCK_MONOTONIC (boot). */
+    fail_unless (gst_element_set_clock (e, realtime));
+    before = GST_CLOCK_DIFF ((GstClockTime) zc_now_ns (),
+        gst_clock_get_time (realtime));
+    fail_unless (gst_zc_element_time_base (e, &kept, &base, &diff));
+    fail_unless (ABS (diff - before) < GST_SECOND, "diff %" G_GINT64_FORMAT
+        ", measured %" G_GINT64_FORMAT, diff, before);
+    fail_unless (kept == mono);
+  }
+
+  gst_clear_object (&kept);
+  gst_object_unref (e);
+  gst_object_unref (realtime);
+  gst_object_unref (mono);
+}
+
+GST_END_TEST;
+
 /* --- sticky events --- */
 
 static GstEvent *
@@ -511,6 +555,7 @@ zcwire_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_clock_is_monotonic);
+  tcase_add_test (tc, test_element_time_base_follows_its_clock);
   tcase_add_test (tc, test_wire_events_round_trip);
   tcase_add_test (tc, test_wire_events_hostile_blobs_refused);
   tcase_add_test (tc, test_wire_metas_round_trip);
