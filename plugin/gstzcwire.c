@@ -34,6 +34,23 @@ wire_init_debug (void)
   }
 }
 
+/* The API types of the metas that cross, looked up once: per frame each
+ * lookup is a call into another library, cold again by the next frame. */
+static GType video_meta_api, audio_meta_api, refts_meta_api;
+
+static void
+wire_init_meta_apis (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    video_meta_api = GST_VIDEO_META_API_TYPE;
+    audio_meta_api = GST_AUDIO_META_API_TYPE;
+    refts_meta_api = GST_REFERENCE_TIMESTAMP_META_API_TYPE;
+    g_once_init_leave (&done, 1);
+  }
+}
+
 /* Record header: u16 type, u16 len.  Payloads are packed, read and
  * written with memcpy (no alignment in the meta area). */
 #define TLV_HEADER 4u
@@ -403,40 +420,53 @@ write_custom_meta (struct zc_desc *desc, GstMeta * meta)
 void
 gst_zc_desc_set_metas (struct zc_desc *desc, GstBuffer * buf)
 {
-  GstVideoMeta *vm;
-  GstAudioMeta *am;
+  /* More records than these can never fit: each takes 5 bytes or more. */
+  GstMeta *refts[ZC_DESC_META_SIZE / (TLV_HEADER + 1)];
+  GstMeta *custom[ZC_DESC_META_SIZE / (TLV_HEADER + 1)];
+  GstMeta *video = NULL, *audio = NULL, *meta;
+  guint n_refts = 0, n_custom = 0, i;
   gpointer state = NULL;
-  GstMeta *meta;
 
   g_return_if_fail (desc != NULL);
   g_return_if_fail (GST_IS_BUFFER (buf));
 
   wire_init_debug ();
+  wire_init_meta_apis ();
   desc->meta_size = 0;
   memset (desc->meta, 0, sizeof (desc->meta));
 
-  /* Priority order: the video meta is what makes a frame readable at all
-   * (non-default strides), so it goes first and always fits. */
-  vm = gst_buffer_get_video_meta (buf);
-  if (vm)
-    write_video_meta (desc, vm);
-  am = gst_buffer_get_audio_meta (buf);
-  if (am)
-    write_audio_meta (desc, am);
-  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
-              GST_REFERENCE_TIMESTAMP_META_API_TYPE)))
-    write_refts_meta (desc, (GstReferenceTimestampMeta *) meta);
-
-  state = NULL;
+  /* One walk over the metas, then the records in priority order: the
+   * first video meta (what makes a frame readable at all, with
+   * non-default strides: it always fits), the first audio meta, every
+   * reference timestamp, every custom meta, each kind in buffer order. */
   while ((meta = gst_buffer_iterate_meta (buf, &state))) {
-    if (gst_meta_info_is_custom (meta->info))
-      write_custom_meta (desc, meta);
-    else if (meta->info->api != GST_VIDEO_META_API_TYPE
-        && meta->info->api != GST_AUDIO_META_API_TYPE
-        && meta->info->api != GST_REFERENCE_TIMESTAMP_META_API_TYPE)
+    GType api = meta->info->api;
+
+    if (api == video_meta_api) {
+      if (video == NULL)
+        video = meta;
+    } else if (api == audio_meta_api) {
+      if (audio == NULL)
+        audio = meta;
+    } else if (api == refts_meta_api) {
+      if (n_refts < G_N_ELEMENTS (refts))
+        refts[n_refts++] = meta;
+    } else if (gst_meta_info_is_custom (meta->info)) {
+      if (n_custom < G_N_ELEMENTS (custom))
+        custom[n_custom++] = meta;
+    } else {
       GST_DEBUG ("meta %s does not cross the channel",
           g_type_name (meta->info->type));
+    }
   }
+  if (video)
+    write_video_meta (desc, (GstVideoMeta *) video);
+  if (audio)
+    write_audio_meta (desc, (GstAudioMeta *) audio);
+  for (i = 0; i < n_refts; i++)
+    write_refts_meta (desc, (GstReferenceTimestampMeta *) refts[i]);
+  for (i = 0; i < n_custom; i++)
+    write_custom_meta (desc, custom[i]);
 }
 
 /* ---------------------------------------------------------------------
