@@ -650,6 +650,25 @@ hold_buffers (G_GNUC_UNUSED GstPad * pad, G_GNUC_UNUSED GstPadProbeInfo * info,
   return GST_PAD_PROBE_OK;
 }
 
+/* Plays @h, publishes frame 0, and holds zcsrc's streaming thread at a
+ * blocking probe on @pad once that frame's buffer is made: the next frame
+ * waits in the queue until the probe goes.  Returns the probe. */
+static gulong
+hold_after_first_frame (GstHarness * h, zc_producer_t * p, GstPad * pad)
+{
+  gulong probe;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
+  fail_unless_equals_uint64 (stats_field (h->element, "latency-max"), 0);
+  probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK |
+      GST_PAD_PROBE_TYPE_BUFFER, hold_buffers, NULL, NULL);
+  publish (p, 0);
+  while (stats_field (h->element, "frames") < 1)
+    g_usleep (1000);
+  return probe;
+}
+
 /* The stats' latency is the transport's: from the producer's publish to
  * zcsrc's buffer.  The streaming thread is held (a blocking probe) while
  * the second frame waits in the queue, so its latency is at least that
@@ -664,16 +683,7 @@ GST_START_TEST (test_stats_latency_is_publish_to_buffer)
   GstBuffer *buf;
   gulong probe;
 
-  gst_harness_play (h);
-  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
-  fail_unless_equals_uint64 (stats_field (h->element, "latency-max"), 0);
-
-  probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK |
-      GST_PAD_PROBE_TYPE_BUFFER, hold_buffers, NULL, NULL);
-  publish (p, 0);
-  /* The first frame's buffer is made, then held at the probe. */
-  while (stats_field (h->element, "frames") < 1)
-    g_usleep (1000);
+  probe = hold_after_first_frame (h, p, pad);
   lat0 = stats_field (h->element, "latency-last");
   fail_unless (lat0 > 0);
 
@@ -724,13 +734,7 @@ GST_START_TEST (test_stats_latency_ignores_a_time_to_come)
   gulong probe;
   guint n;
 
-  gst_harness_play (h);
-  fail_unless_equals_int (zc_producer_wait_consumers (p, 1, WAIT_NS), 1);
-  probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK |
-      GST_PAD_PROBE_TYPE_BUFFER, hold_buffers, NULL, NULL);
-  publish (p, 0);
-  while (stats_field (h->element, "frames") < 1)
-    g_usleep (1000);
+  probe = hold_after_first_frame (h, p, pad);
   lat0 = stats_field (h->element, "latency-last");
 
   /* Rewritten after the publish, while zcsrc is held before reading it. */
