@@ -140,9 +140,10 @@ gboolean gst_zc_buffer_add_metas (GstBuffer * buf,
  *
  * Whether @clock reads CLOCK_MONOTONIC, the clock wire times are on (a
  * GstSystemClock of type MONOTONIC: GStreamer's default).  Then no offset
- * is measured, and two pipelines line up exactly.  Asked per buffer, so
- * remembered on the clock: a clock's type does not change while it runs
- * (its time would jump).
+ * is measured, and two pipelines line up exactly.  Asked for every buffer
+ * on a clock that is not (gst_zc_element_time_base() keeps a monotonic
+ * one), so remembered on the clock: a clock's type does not change while
+ * it runs (its time would jump).
  */
 gboolean gst_zc_clock_is_monotonic (GstClock * clock);
 
