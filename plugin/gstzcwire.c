@@ -22,28 +22,19 @@
 GST_DEBUG_CATEGORY_STATIC (zcwire_debug);
 #define GST_CAT_DEFAULT zcwire_debug
 
+/* The API types of the metas that cross, looked up once: per frame each
+ * lookup is a call into another library, cold again by the next frame. */
+static GType video_meta_api, audio_meta_api, refts_meta_api;
+
+/* The debug category and the meta API types, once per process. */
 static void
-wire_init_debug (void)
+wire_init (void)
 {
   static gsize done = 0;
 
   if (g_once_init_enter (&done)) {
     GST_DEBUG_CATEGORY_INIT (zcwire_debug, "zcwire", 0,
         "zerocopy events and metas on the wire");
-    g_once_init_leave (&done, 1);
-  }
-}
-
-/* The API types of the metas that cross, looked up once: per frame each
- * lookup is a call into another library, cold again by the next frame. */
-static GType video_meta_api, audio_meta_api, refts_meta_api;
-
-static void
-wire_init_meta_apis (void)
-{
-  static gsize done = 0;
-
-  if (g_once_init_enter (&done)) {
     video_meta_api = GST_VIDEO_META_API_TYPE;
     audio_meta_api = GST_AUDIO_META_API_TYPE;
     refts_meta_api = GST_REFERENCE_TIMESTAMP_META_API_TYPE;
@@ -222,7 +213,7 @@ gst_zc_event_deserialize (guint32 id, const void *data, gsize size)
   GstStructure *s;
   GstEvent *ev = NULL;
 
-  wire_init_debug ();
+  wire_init ();
   switch (id) {
     case GST_ZC_STICKY_STREAM_START:
       expect = STREAM_START_NAME;
@@ -430,8 +421,7 @@ gst_zc_desc_set_metas (struct zc_desc *desc, GstBuffer * buf)
   g_return_if_fail (desc != NULL);
   g_return_if_fail (GST_IS_BUFFER (buf));
 
-  wire_init_debug ();
-  wire_init_meta_apis ();
+  wire_init ();
   desc->meta_size = 0;
   memset (desc->meta, 0, sizeof (desc->meta));
 
@@ -878,7 +868,7 @@ gst_zc_buffer_add_metas (GstBuffer * buf, const struct zc_desc *desc)
   g_return_val_if_fail (GST_IS_BUFFER (buf), FALSE);
   g_return_val_if_fail (desc != NULL, FALSE);
 
-  wire_init_debug ();
+  wire_init ();
   ok = read_meta_records (buf, desc, &video_set);
   /* The last frame's, and this frame has none (or a refused one). */
   if (!video_set && (stale = gst_buffer_get_video_meta (buf)) != NULL)
